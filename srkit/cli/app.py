@@ -1,0 +1,78 @@
+"""The ``srkit`` Typer application: registers one module per command.
+
+``main()`` runs Typer in non-standalone mode so that click's usage errors
+(unknown option, bad value) also come out as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from srkit._version import __version__
+from srkit.cli import bench, degrade, find_bc, models, recipes, stability, train, upscale
+
+app = typer.Typer(
+    name="srkit",
+    help=(
+        "Diffusion-based image super-resolution: ResShift, DoSSR, CCSR, DREAM and optimal boundary "
+        "conditions in one engine. Exit codes: 0 success, 1 runtime failure, 2 bad usage or input."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"srkit {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """srkit: one engine and one CLI for diffusion super-resolution."""
+
+
+app.command("train", help=train.HELP)(train.command)
+app.command("upscale", help=upscale.HELP)(upscale.command)
+app.command("find-bc", help=find_bc.HELP)(find_bc.command)
+app.command("degrade", help=degrade.HELP)(degrade.command)
+app.command("bench", help=bench.HELP)(bench.command)
+app.command("stability", help=stability.HELP)(stability.command)
+app.command("recipes", help=recipes.HELP)(recipes.command)
+app.command("models", help=models.HELP)(models.command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one-line usage errors (exit 2), command exit codes passed through."""
+    import click
+
+    try:
+        app(args=argv, standalone_mode=False, prog_name="srkit")
+    except click.exceptions.NoArgsIsHelpError as err:  # `srkit` alone: help, exit 0
+        sys.stderr.write(err.ctx.get_help() + "\n")
+        raise SystemExit(0) from None
+    except click.exceptions.UsageError as err:
+        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+        message = " ".join(err.format_message().split())
+        sys.stderr.write(f"srkit: error: {message}{hint}\n")
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        sys.stderr.write("srkit: error: interrupted\n")
+        raise SystemExit(130) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.ClickException as err:
+        sys.stderr.write(f"srkit: error: {' '.join(err.format_message().split())}\n")
+        raise SystemExit(err.exit_code) from None
+    raise SystemExit(0)

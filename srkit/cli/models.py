@@ -1,0 +1,30 @@
+"""``srkit models``: the built-in trained checkpoints shipped with srkit."""
+
+from __future__ import annotations
+
+from srkit.cli.common import DebugOpt, JsonOpt, Output, handle_errors
+
+HELP = "List the built-in trained models (checkpoints shipped inside srkit) with their recipe and model id."
+
+
+@handle_errors
+def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    from srkit.weights.builtin import list_builtin_models
+
+    out = Output(json_mode=json_out)
+    rows = list_builtin_models()
+
+    def render(console) -> None:
+        from rich.table import Table
+
+        if not rows:
+            console.print("no built-in models are shipped in this version of srkit (use --weights FILE)")
+            return
+        table = Table(title="built-in models")
+        for column in ("method", "model_id", "params", "steps", "file"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(row.get(c, "")) for c in ("method", "model_id", "params", "steps", "file")))
+        console.print(table)
+
+    out.result({"models": rows}, render)

@@ -1,0 +1,48 @@
+"""``srkit recipes``: list the built-in recipes, or show one resolved and validated."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from srkit.cli.common import DebugOpt, JsonOpt, Output, handle_errors
+
+HELP = "List the built-in recipes, or show one (a name or a YAML path) fully resolved and validated."
+
+
+@handle_errors
+def command(
+    name: Annotated[Optional[str], typer.Argument(help="Recipe name (e.g. dossr) or YAML path to show; omit to list.")] = None,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    from srkit.recipes import list_recipes, load_recipe, recipe_summary
+
+    out = Output(json_mode=json_out)
+    if name is None:
+        rows = [recipe_summary(load_recipe(n)) for n in list_recipes()]
+
+        def render(console) -> None:
+            from rich.table import Table
+
+            table = Table(title="srkit recipes", show_lines=False)
+            for column in ("name", "process", "objective", "sampler", "degradation", "description"):
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*(row[c] for c in ("name", "process", "objective", "sampler", "degradation", "description")))
+            console.print(table)
+
+        out.result({"recipes": rows}, render)
+        return
+    recipe = load_recipe(name)
+    data = recipe.to_dict()
+
+    def render_one(console) -> None:
+        import yaml
+
+        console.print(f"# {recipe.source}", highlight=False)
+        console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+
+    out.result(data, render_one)

@@ -1,0 +1,1 @@
+"""Built-in trained checkpoints (fp16 safetensors) and their model cards."""

@@ -1,0 +1,48 @@
+"""Find the built-in checkpoints shipped in this package (``srkit/weights/*.safetensors``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from srkit.errors import WeightsError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+
+
+def builtin_weights_path(method: str) -> Path:
+    """The shipped checkpoint of ``method``; a WeightsError says how to provide one if absent."""
+    path = WEIGHTS_DIR / f"{method}.safetensors"
+    if not path.is_file():
+        raise WeightsError(
+            f"no built-in weights for method '{method}' ({path.name} is not shipped); "
+            f"train them with `srkit train --recipe {method} ...` and pass --weights RUN_DIR/final.safetensors"
+        )
+    return path
+
+
+def list_builtin_models() -> list[dict[str, Any]]:
+    """One row per shipped checkpoint, read from its safetensors metadata (no tensors loaded)."""
+    rows = []
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        meta = _read_metadata(path)
+        rows.append(
+            {
+                "method": path.stem,
+                "file": str(path),
+                "model_id": meta.get("model_id", ""),
+                "params": meta.get("params", ""),
+                "steps": meta.get("step", ""),
+                "recipe": meta.get("recipe_name", ""),
+            }
+        )
+    return rows
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    """Read the JSON header of a safetensors file without loading tensors."""
+    with path.open("rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+    return dict(header.get("__metadata__", {}))

@@ -1,0 +1,123 @@
+"""Recipe loading and validation: every shipped recipe loads; bad files fail naming the field."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from srkit.errors import RecipeError, UsageError
+from srkit.recipes import list_recipes, load_recipe, recipe_from_mapping
+
+SHIPPED = ["sr3", "sr3-dream", "resshift", "resshift-dream", "dossr", "ccsr", "optimal-bc", "autoencoder"]
+
+
+def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_recipe_loads_and_round_trips(name: str) -> None:
+    recipe = load_recipe(name)
+    assert recipe.name == name
+    again = recipe_from_mapping(recipe.to_dict())
+    assert again.to_dict() == recipe.to_dict()
+
+
+def test_list_recipes_contains_the_methods() -> None:
+    assert set(SHIPPED) <= set(list_recipes())
+
+
+def test_sr3_dream_differs_from_sr3_only_in_the_objective() -> None:
+    sr3, dream = load_recipe("sr3").to_dict(), load_recipe("sr3-dream").to_dict()
+    diff = {k for k in sr3 if sr3[k] != dream[k]}
+    assert diff == {"name", "description", "objective"}
+    assert dream["objective"]["dream_p"] == 1.0
+
+
+def test_paper_settings_of_the_method_recipes() -> None:
+    resshift = load_recipe("resshift")
+    assert (resshift.process.kind, resshift.process.T, resshift.process.kappa, resshift.process.power) == ("resshift", 15, 2.0, 0.3)
+    assert resshift.objective.prediction == "x0" and resshift.sampler.steps == 15
+    dossr = load_recipe("dossr")
+    assert (dossr.sampler.kind, dossr.sampler.steps, dossr.sampler.order) == ("dos_sde", 5, 3)
+    ccsr = load_recipe("ccsr")
+    assert ccsr.objective.nutl and ccsr.sampler.kind == "ccsr" and ccsr.sampler.steps == 15
+    assert math.isclose(ccsr.sampler.t_max, 2 / 3, abs_tol=1e-3) and math.isclose(ccsr.sampler.t_min, 1 / 3, abs_tol=1e-3)
+    bc = load_recipe("optimal-bc")
+    assert (bc.process.T, bc.process.beta_start, bc.process.beta_end, bc.objective.loss) == (1000, 1e-4, 0.02, "l2")
+    assert bc.bc is not None and (bc.bc.ref, bc.bc.candidates) == (300, 1000)
+
+
+def test_unknown_key_names_the_closest_valid_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "extends: sr3\nsampler:\n  stpes: 10\n")
+    with pytest.raises(RecipeError, match=r"sampler\.stpes.*did you mean 'steps'"):
+        load_recipe(path)
+
+
+def test_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "extends: sr3\nproces:\n  T: 10\n")
+    with pytest.raises(RecipeError, match="did you mean 'process'"):
+        load_recipe(path)
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ("sampler:\n  steps: 0\n", "steps"),
+        ("sampler:\n  steps: ten\n", "sampler.steps"),
+        ("sampler:\n  order: 4\n", "order"),
+        ("sampler:\n  kind: dpm\n", "sampler.kind"),
+        ("process:\n  T: 2.5\n", "process.T"),
+        ("process:\n  beta_start: 0.5\n  beta_end: 0.1\n", "beta_start"),
+        ("objective:\n  loss: huber\n", "objective.loss"),
+        ("objective:\n  dream_p: -1\n", "dream_p"),
+        ("data:\n  crop: 2\n", "crop"),
+        ("train:\n  lr: 0\n", "lr"),
+        ("scale: 5\n", "scale"),
+        ("network:\n  base_channels: -3\n", "network"),
+        ("network:\n  kind: transformer\n", "network.kind"),
+        ("data: [1, 2]\n", "data"),
+    ],
+)
+def test_bad_values_fail_naming_the_field(tmp_path: Path, body: str, field: str) -> None:
+    path = write(tmp_path, "extends: sr3\n" + body)
+    with pytest.raises(RecipeError, match=field.replace(".", r"\.")):
+        load_recipe(path)
+
+
+def test_dream_p_accepts_inf(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, "extends: sr3\nobjective:\n  dream_p: inf\n"))
+    assert math.isinf(recipe.objective.dream_p)
+
+
+def test_invalid_yaml_is_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(write(tmp_path, "name: [unclosed\n"))
+
+
+def test_unknown_method_suggests_a_recipe() -> None:
+    with pytest.raises(UsageError, match="did you mean 'dossr'"):
+        load_recipe("dosr")
+
+
+def test_missing_recipe_file_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        load_recipe(tmp_path / "nope.yaml")
+
+
+def test_extends_cycle_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "extends: b.yaml\n", "a.yaml")
+    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    with pytest.raises(RecipeError, match="cycle"):
+        load_recipe(tmp_path / "a.yaml")
+
+
+def test_overrides_are_validated_like_yaml() -> None:
+    recipe = load_recipe("dossr").with_overrides(sampler={"steps": 1, "order": 1})
+    assert (recipe.sampler.steps, recipe.sampler.order) == (1, 1)
+    with pytest.raises(RecipeError, match="steps"):
+        load_recipe("dossr").with_overrides(sampler={"steps": 0})
