@@ -353,10 +353,10 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 def recipe_from_mapping(data: Mapping[str, Any], source: str = "") -> Recipe:
     """Validate a recipe mapping (already merged with what it extends) into a :class:`Recipe`."""
     data = dict(data)
-    networks = {name: _network_from_mapping(data.pop(name, None), name) for name in NETWORK_SECTIONS}
-    data.pop("source", None)
-    recipe = from_mapping(Recipe, data)
-    return dataclasses.replace(recipe, source=source, **networks)
+    for name in NETWORK_SECTIONS:
+        data[name] = _network_from_mapping(data.get(name), name)
+    data["source"] = source
+    return from_mapping(Recipe, data)
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:

@@ -53,26 +53,42 @@ app.command("recipes", help=recipes.HELP)(recipes.command)
 app.command("models", help=models.HELP)(models.command)
 
 
+def _click_module():
+    """The click that Typer runs on: recent Typer vendors it as ``typer._click``."""
+    import importlib
+    import types
+
+    for name in ("typer._click", "click"):
+        try:
+            module = importlib.import_module(name)
+            return types.SimpleNamespace(exceptions=importlib.import_module(f"{name}.exceptions"), module=module)
+        except ImportError:
+            continue
+    raise ImportError("click is not installed")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one-line usage errors (exit 2), command exit codes passed through."""
-    import click
-
+    exc = _click_module().exceptions
+    no_args = getattr(exc, "NoArgsIsHelpError", ())
+    abort = getattr(exc, "Abort", typer.Abort)
+    exit_ = getattr(exc, "Exit", typer.Exit)
     try:
         app(args=argv, standalone_mode=False, prog_name="srkit")
-    except click.exceptions.NoArgsIsHelpError as err:  # `srkit` alone: help, exit 0
-        sys.stderr.write(err.ctx.get_help() + "\n")
+    except no_args:  # `srkit` alone: the help was printed, nothing failed
         raise SystemExit(0) from None
-    except click.exceptions.UsageError as err:
-        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+    except exc.UsageError as err:
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         message = " ".join(err.format_message().split())
         sys.stderr.write(f"srkit: error: {message}{hint}\n")
         raise SystemExit(2) from None
-    except click.exceptions.Abort:
+    except abort:
         sys.stderr.write("srkit: error: interrupted\n")
         raise SystemExit(130) from None
-    except click.exceptions.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.ClickException as err:
+    except exit_ as err:
+        raise SystemExit(err.exit_code) from None
+    except exc.ClickException as err:
         sys.stderr.write(f"srkit: error: {' '.join(err.format_message().split())}\n")
         raise SystemExit(err.exit_code) from None
     raise SystemExit(0)

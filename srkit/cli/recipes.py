@@ -28,11 +28,13 @@ def command(
             from rich.table import Table
 
             table = Table(title="srkit recipes", show_lines=False)
-            for column in ("name", "process", "objective", "sampler", "degradation", "description"):
-                table.add_column(column, overflow="fold")
+            columns = ("name", "process", "objective", "sampler", "degradation")
+            for column in columns:
+                table.add_column(column, no_wrap=column == "name")
             for row in rows:
-                table.add_row(*(row[c] for c in ("name", "process", "objective", "sampler", "degradation", "description")))
+                table.add_row(*(row[c] for c in columns))
             console.print(table)
+            console.print("Show one with `srkit recipes NAME`; use your own with `--recipe FILE.yaml`.", highlight=False)
 
         out.result({"recipes": rows}, render)
         return
@@ -43,6 +45,6 @@ def command(
         import yaml
 
         console.print(f"# {recipe.source}", highlight=False)
-        console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+        console.print(yaml.safe_dump(data, sort_keys=False, width=1000), highlight=False, markup=False, soft_wrap=True)
 
     out.result(data, render_one)
