@@ -1,0 +1,36 @@
+"""Atomic file output: write next to the target, then rename over it.
+
+``os.replace`` is atomic within one filesystem, so a reader (or a run that was
+killed mid-write) sees either the old file, the complete new file, or nothing;
+never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success fsync it and rename it to ``path``.
+
+    The temporary name is hidden (``.<name>.<random>.tmp``) so folder scans skip
+    it. On any exception (including KeyboardInterrupt) the temporary file is
+    removed and ``path`` is left untouched. Parent folders are created.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # honours umask
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
