@@ -29,7 +29,8 @@ from srkit.io.atomic import atomic_path
 SUFFIX = ".safetensors"
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"})
 MODEL_ID_LENGTH = 12
-_WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP, torch.compile
+_DDP_PREFIX = "module."  # DataParallel / DistributedDataParallel
+_COMPILE_COMPONENT = "_orig_mod"  # torch.compile
 _RESERVED = ("srkit_version", "kind", "step", "recipe", "network", "model_id")
 _SHOWN_KEYS = 3
 
@@ -38,11 +39,14 @@ def model_id(tensors: Mapping[str, torch.Tensor]) -> str:
     """Content hash of a state dict: first 12 hex of sha256 over, per name in sorted order,
     ``name NUL dtype NUL shape NUL`` followed by the tensor's raw little-endian bytes.
 
-    Equal weights stored with equal dtypes give equal ids whatever the dict order or device.
+    Wrapper prefixes are stripped first (:func:`strip_wrapper_prefixes`) and bytes are
+    read on CPU in row-major order, so equal weights give equal ids whatever the dict
+    order, device, memory format or compile/DDP wrapper.
     """
     digest = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().to("cpu").contiguous()
+    state = strip_wrapper_prefixes(tensors)
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
         dtype = str(tensor.dtype).removeprefix("torch.")
         shape = ",".join(str(d) for d in tensor.shape)
         digest.update(f"{name}\0{dtype}\0{shape}\0".encode())
@@ -244,13 +248,20 @@ class LoadReport(NamedTuple):
     unexpected: tuple[str, ...]
 
 
-def strip_wrapper_prefixes(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop leading ``module.`` (DataParallel/DDP) and ``_orig_mod.`` (torch.compile) from every key."""
-    out: dict[str, torch.Tensor] = {}
+def strip_wrapper_name(name: str) -> str:
+    """Drop leading ``module.`` (DataParallel/DDP) and every ``_orig_mod`` component (torch.compile)."""
+    parts = name.split(".")
+    while len(parts) > 1 and parts[0] in (_DDP_PREFIX.rstrip("."), _COMPILE_COMPONENT):
+        parts = parts[1:]
+    name = ".".join(parts)
+    return ".".join(part for part in name.split(".") if part != _COMPILE_COMPONENT)
+
+
+def strip_wrapper_prefixes(tensors: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``tensors`` with every key passed through :func:`strip_wrapper_name`."""
+    out: dict[str, Any] = {}
     for name, tensor in tensors.items():
-        key = name
-        while key.startswith(_WRAPPER_PREFIXES):
-            key = key.split(".", 1)[1]
+        key = strip_wrapper_name(name)
         if key in out:
             raise WeightsError(f"weights hold {key!r} twice once wrapper prefixes are removed")
         out[key] = tensor
