@@ -64,8 +64,8 @@ class Output:
             TimeRemainingColumn(),
             TextColumn("{task.fields[info]}"),
             console=self.err,
-            disable=self.quiet,
-            transient=False,
+            disable=self.quiet or not self.err.is_terminal,  # no bars in logs and pipes
+            transient=True,
             **kwargs,
         )
 
