@@ -1,0 +1,173 @@
+"""Learned metrics through lpips and pyiqa: LPIPS, DISTS, NIQE, MUSIQ, CLIPIQA, MANIQA, TOPIQ.
+
+Each entry of :data:`LEARNED_METRICS` says which library computes the metric,
+with which settings, and which pretrained files that library loads (names and
+URLs of pyiqa 0.1.16 / lpips 0.1.4 / torchvision / timm; a test checks them
+against the installed libraries). Building is offline only (see
+:mod:`srkit.metrics.weights`) and happens once per process, metric, weights
+folder and device.
+
+* ``lpips`` / ``lpips_vgg``: the reference ``lpips`` package (Zhang et al. 2018,
+  v0.1 linear heads shipped inside the package) on an AlexNet / VGG16 trunk.
+* ``dists``, ``niqe``, ``musiq`` (KonIQ), ``clipiqa``, ``maniqa`` (KonIQ),
+  ``topiq`` (TOPIQ-NR, KonIQ) and ``topiq_fr`` (TOPIQ-FR, KADID): pyiqa's
+  registered metrics of the same names (``topiq`` is pyiqa's ``topiq_nr``), with
+  pyiqa's default settings.
+
+Inputs are NCHW float tensors in [0, 1]; scores come back per image, shape ``(N,)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from srkit.errors import InputError, UsageError
+from srkit.metrics.weights import (
+    HfHubFile,
+    TorchHubFile,
+    WeightFile,
+    locate_weights,
+    offline_caches,
+)
+
+#: ``score(sr, hr_or_None) -> (N,)`` of a built metric.
+Scorer = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+
+_PYIQA_URL = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
+
+
+def _torchvision(filename: str) -> TorchHubFile:
+    return TorchHubFile("checkpoints", filename, f"https://download.pytorch.org/models/{filename}")
+
+
+def _pyiqa_file(filename: str) -> TorchHubFile:
+    return TorchHubFile("pyiqa", filename, _PYIQA_URL + filename)
+
+
+ALEXNET = _torchvision("alexnet-owt-7be5be79.pth")
+VGG16 = _torchvision("vgg16-397923af.pth")
+CLIP_RN50 = TorchHubFile(
+    "clip",
+    "RN50.pt",
+    "https://openaipublic.azureedge.net/clip/models/"
+    "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",
+)
+TIMM_VIT_B8 = HfHubFile("timm/vit_base_patch8_224.augreg2_in21k_ft_in1k")
+TIMM_RESNET50 = HfHubFile("timm/resnet50.a1_in1k")
+
+
+@dataclass(frozen=True)
+class LearnedMetric:
+    """One pretrained-network metric: its library, the files it loads, and how to build it."""
+
+    name: str
+    library: str  # module imported before the offline build: "lpips" or "pyiqa"
+    files: tuple[WeightFile, ...]
+    full_reference: bool
+    make: Callable[[torch.device], Scorer]
+    min_size: int = 1  # smallest height and width the library can score
+
+
+def _lpips_scorer(net: str) -> Callable[[torch.device], Scorer]:
+    """LPIPS v0.1 of the ``lpips`` package on trunk ``net``; inputs rescaled from [0, 1] to [-1, 1]."""
+
+    def make(device: torch.device) -> Scorer:
+        import lpips
+
+        model = lpips.LPIPS(net=net, version="0.1", verbose=False).eval().to(device)
+        return lambda sr, hr: model(sr, hr, normalize=True).flatten()
+
+    return make
+
+
+def _pyiqa_scorer(pyiqa_name: str, full_reference: bool) -> Callable[[torch.device], Scorer]:
+    """pyiqa's ``create_metric(pyiqa_name)`` with its default settings."""
+
+    def make(device: torch.device) -> Scorer:
+        import pyiqa
+
+        model = pyiqa.create_metric(pyiqa_name, device=device)
+        if full_reference:
+            return lambda sr, hr: model(sr, hr).flatten()
+        return lambda sr, hr: model(sr).flatten()
+
+    return make
+
+
+def _pyiqa_metric(name: str, pyiqa_name: str, files: tuple[WeightFile, ...], full_reference: bool) -> LearnedMetric:
+    return LearnedMetric(name, "pyiqa", files, full_reference, _pyiqa_scorer(pyiqa_name, full_reference))
+
+
+LEARNED_METRICS: dict[str, LearnedMetric] = {
+    m.name: m
+    for m in (
+        LearnedMetric("lpips", "lpips", (ALEXNET,), full_reference=True, make=_lpips_scorer("alex")),
+        LearnedMetric("lpips_vgg", "lpips", (VGG16,), full_reference=True, make=_lpips_scorer("vgg")),
+        _pyiqa_metric("dists", "dists", (VGG16, _pyiqa_file("DISTS_weights-f5e65c96.pth")), full_reference=True),
+        LearnedMetric(  # NIQE scores whole 96x96 blocks (Mittal et al. 2013; pyiqa block_size_h/w)
+            "niqe",
+            "pyiqa",
+            (_pyiqa_file("niqe_modelparameters.mat"),),
+            full_reference=False,
+            make=_pyiqa_scorer("niqe", False),
+            min_size=96,
+        ),
+        _pyiqa_metric("musiq", "musiq", (_pyiqa_file("musiq_koniq_ckpt-e95806b9.pth"),), full_reference=False),
+        _pyiqa_metric("clipiqa", "clipiqa", (CLIP_RN50,), full_reference=False),
+        _pyiqa_metric("maniqa", "maniqa", (TIMM_VIT_B8, _pyiqa_file("ckpt_koniq10k.pt")), full_reference=False),
+        _pyiqa_metric(
+            "topiq", "topiq_nr", (TIMM_RESNET50, _pyiqa_file("cfanet_nr_koniq_res50-9a73138b.pth")), full_reference=False
+        ),
+        _pyiqa_metric(
+            "topiq_fr", "topiq_fr", (TIMM_RESNET50, _pyiqa_file("cfanet_fr_kadid_res50-2c4cc61d.pth")), full_reference=True
+        ),
+    )
+}
+
+
+def _spec(name: str) -> LearnedMetric:
+    if name not in LEARNED_METRICS:
+        raise UsageError(f"unknown learned metric '{name}': use one of {', '.join(LEARNED_METRICS)}")
+    return LEARNED_METRICS[name]
+
+
+def check_weights(name: str, weights_dir: Path | None = None) -> dict[WeightFile, Path]:
+    """The files metric ``name`` needs and where they are; MetricUnavailable if any is missing."""
+    return locate_weights(_spec(name).files, weights_dir)
+
+
+@functools.cache
+def load_learned_metric(name: str, weights_dir: Path | None = None, device: str = "cpu") -> Scorer:
+    """Build metric ``name`` offline on ``device`` (cached per process; ``cache_clear()`` resets).
+
+    Raises MetricUnavailable, before anything is constructed, when a file is missing.
+    """
+    spec = _spec(name)
+    files = locate_weights(spec.files, weights_dir)
+    importlib.import_module(spec.library)
+    with offline_caches(name, files), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return spec.make(torch.device(device))
+
+
+def learned_score(
+    name: str, sr: torch.Tensor, hr: torch.Tensor | None = None, *, weights_dir: Path | None = None
+) -> torch.Tensor:
+    """Per-image score ``(N,)`` of learned metric ``name`` on ``sr`` (and ``hr`` when full-reference)."""
+    spec = _spec(name)
+    if spec.full_reference and hr is None:
+        raise UsageError(f"{name} compares with the HR image: pass the reference")
+    if min(sr.shape[-2:]) < spec.min_size:
+        raise InputError(
+            f"{name} needs images of at least {spec.min_size}x{spec.min_size} pixels, got {sr.shape[-2]}x{sr.shape[-1]}"
+        )
+    scorer = load_learned_metric(name, weights_dir, str(sr.device))
+    with torch.inference_mode():
+        return scorer(sr.float(), None if hr is None else hr.float()).double().cpu()
