@@ -33,13 +33,14 @@ class ProcessConfig:
 
     kind: ProcessKind = "vp"
     T: int = 1000
-    beta_schedule: Literal["linear", "cosine"] = "linear"
+    beta_schedule: Literal["linear", "scaled_linear", "cosine"] = "linear"
     beta_start: float = 1e-4
     beta_end: float = 0.02
     kappa: float = 2.0
     power: float = 0.3
     min_noise_level: float = 0.04
     eta_T: float = 0.999
+    eta_1_rule: Literal["paper", "official"] = "paper"
     t1: int | None = None
 
     def __post_init__(self) -> None:
@@ -82,6 +83,7 @@ class SamplerConfig:
     t_max: float = 2.0 / 3.0
     t_min: float = 1.0 / 3.0
     clip_x0: bool = True
+    spacing: Literal["default", "uniform", "logsnr"] = "default"
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")

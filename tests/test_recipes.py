@@ -121,3 +121,23 @@ def test_overrides_are_validated_like_yaml() -> None:
     assert (recipe.sampler.steps, recipe.sampler.order) == (1, 1)
     with pytest.raises(RecipeError, match="steps"):
         load_recipe("dossr").with_overrides(sampler={"steps": 0})
+
+
+def test_sampler_spacing_reaches_the_engine_and_is_refused_where_meaningless() -> None:
+    from srkit.diffusion.build import build_sampler
+
+    ddim = load_recipe("optimal-bc").with_overrides(sampler={"spacing": "logsnr"})
+    assert build_sampler(ddim.sampler).options["spacing"] == "logsnr"
+    assert "spacing" not in build_sampler(load_recipe("optimal-bc").sampler).options
+    with pytest.raises(UsageError, match="spacing"):
+        build_sampler(load_recipe("sr3").with_overrides(sampler={"spacing": "uniform"}).sampler)
+
+
+def test_resshift_eta_1_rule_reaches_the_process() -> None:
+    from srkit.diffusion.build import build_process
+
+    official = load_recipe("resshift").with_overrides(process={"eta_1_rule": "official", "kappa": 1.0})
+    paper = load_recipe("resshift").with_overrides(process={"kappa": 1.0})
+    import numpy as np
+
+    assert not np.allclose(build_process(official.process).etas, build_process(paper.process).etas)

@@ -1,0 +1,12 @@
+"""Training objectives: ``objective(net, process, x0, y, generator) -> (loss, logs)``.
+
+Network calls per training step: regression 1, DREAM 2 (the first without
+gradient), CCSR NUTL 3.
+"""
+
+from srkit.diffusion.objectives.common import Objective, pixel_loss
+from srkit.diffusion.objectives.dream import DreamObjective
+from srkit.diffusion.objectives.nutl import NutlObjective
+from srkit.diffusion.objectives.regression import RegressionObjective
+
+__all__ = ["DreamObjective", "NutlObjective", "Objective", "RegressionObjective", "pixel_loss"]

@@ -1,0 +1,74 @@
+"""What the objectives share: the training draw, the pixel loss and the target for each parameterisation.
+
+An objective is a callable ``objective(net, process, x0, y, generator) -> (loss, logs)``:
+``loss`` is a scalar tensor to back-propagate, ``logs`` maps names to detached scalar
+tensors (no host sync; call ``.item()`` when logging).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from srkit.diffusion.denoiser import Net
+from srkit.diffusion.noise import randn_like
+from srkit.diffusion.processes.base import DiffusionProcess
+from srkit.errors import UsageError
+
+LOSSES = ("l1", "l2")
+
+
+class Objective(Protocol):
+    """``(net, process, x0, y, generator) -> (loss, logs)``."""
+
+    def __call__(
+        self, net: Net, process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, dict[str, Tensor]]: ...
+
+
+@dataclass(frozen=True)
+class TrainingDraw:
+    """One training draw: timesteps ``t`` (B,), noise ``eps`` and the noisy input ``x_t``."""
+
+    t: Tensor
+    eps: Tensor
+    x_t: Tensor
+
+
+def draw_training_input(
+    process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator
+) -> TrainingDraw:
+    """Draw ``t`` from the process's training range, then ``eps``, and form ``x_t`` (always in that order).
+
+    Training needs fresh draws every step, so the generator is required (no silent default seed).
+    """
+    if generator is None:
+        raise UsageError("training objectives need a torch.Generator to draw timesteps and noise from")
+    t = process.training_timesteps(x0.shape[0], generator, x0.device)
+    eps = randn_like(x0, generator)
+    return TrainingDraw(t=t, eps=eps, x_t=process.q_sample(x0, y, eps, t))
+
+
+def pixel_loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
+    """Mean absolute (``"l1"``) or mean squared (``"l2"``) error over every element."""
+    check_loss(kind)
+    error = prediction - target
+    return error.abs().mean() if kind == "l1" else error.square().mean()
+
+
+def regression_target(process: DiffusionProcess, prediction: str, x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+    """What the network should output: ``eps``, ``x0`` or (VP) ``v = sqrt(ab) eps - sqrt(1-ab) x0``."""
+    if prediction == "eps":
+        return eps
+    if prediction == "x0":
+        return x0
+    return process.v_from_x0_eps(x0, eps, t)  # type: ignore[attr-defined]  # Denoiser checked v => VP
+
+
+def check_loss(loss: str) -> None:
+    """Raise a :class:`UsageError` unless ``loss`` is ``"l1"`` or ``"l2"``."""
+    if loss not in LOSSES:
+        raise UsageError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")

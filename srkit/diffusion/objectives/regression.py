@@ -1,0 +1,40 @@
+"""Plain eps / x0 / v regression (DDPM's L_simple; SR3 with L1; ResShift with x0 and MSE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from srkit.diffusion.denoiser import Denoiser, Net
+from srkit.diffusion.objectives.common import (
+    check_loss,
+    draw_training_input,
+    pixel_loss,
+    regression_target,
+)
+from srkit.diffusion.processes.base import DiffusionProcess
+
+
+@dataclass(frozen=True)
+class RegressionObjective:
+    """``|| target - net(x_t, y, t) ||`` with ``x_t`` from the process, ``t`` uniform (1 network call).
+
+    ``prediction``: ``"eps"`` (target ``eps``), ``"x0"`` (target ``x0``) or ``"v"`` (VP only);
+    ``loss``: ``"l1"`` or ``"l2"`` (mean over all elements).
+    """
+
+    prediction: str = "eps"
+    loss: str = "l2"
+
+    def __post_init__(self) -> None:
+        check_loss(self.loss)
+
+    def __call__(
+        self, net: Net, process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        draw = draw_training_input(process, x0, y, generator)
+        out = Denoiser(net, process, self.prediction)(draw.x_t, y, draw.t)
+        loss = pixel_loss(out.raw, regression_target(process, self.prediction, x0, draw.eps, draw.t), self.loss)
+        return loss, {"loss": loss.detach()}
