@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, QuietOpt, RecipeOpt, SeedOpt, handle_errors, not_ready
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
 
 HELP = (
     "Find an optimal boundary condition: score K candidate x_T on R reference pairs with a deterministic "
@@ -18,7 +18,7 @@ HELP = (
 
 @handle_errors
 def command(
-    method: Annotated[str, typer.Option("--method", "-m", help="Recipe name of the model (see `srkit recipes`).")] = "sr3",
+    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name of the model (see `srkit recipes`); default sr3, or the recipe stored in --weights.")] = None,
     recipe: RecipeOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
     ref: Annotated[Optional[int], typer.Option("--ref", min=1, help="Number R of reference pairs (paper: 300).")] = None,
@@ -30,7 +30,7 @@ def command(
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampler steps (paper: DDIM-50, DPM-Solver-20).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", min=1, max=3, help="DPM-Solver++ order.")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="lpips (default), dists, psnr, ssim or mse.")] = None,
-    strategy: Annotated[Optional[str], typer.Option("--strategy", help="exhaustive (K x R) or racing (successive halving).")] = None,
+    strategy: Annotated[Optional[str], typer.Option("--strategy", help="exhaustive (K x R), racing (successive halving) or both (racing, then exhaustive; reports whether racing found the exhaustive winner).")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Candidate x reference samples per network call.")] = 8,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output safetensors file holding x_T and its metadata.")] = Path("bc.safetensors"),
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted search from its progress file.")] = True,
@@ -41,4 +41,96 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    not_ready("srkit find-bc")
+    from srkit.cli.common import resolve_device
+    from srkit.errors import UsageError
+    from srkit.infer.bc_search import SearchSettings, check_deterministic, find_bc
+    from srkit.infer.criteria import make_criterion
+    from srkit.infer.distributed import current_shard
+    from srkit.infer.loading import open_model
+    from srkit.infer.pipeline import alignment
+    from srkit.infer.references import check_crop, made_references, paired_references
+    from srkit.infer.sampler_options import sampler_config, sampler_kind
+    from srkit.recipes import BCConfig, SamplerConfig
+
+    output = Output(json_mode=json_out, quiet=quiet)
+    if (ref_dir is None) == (hr_dir is None):
+        raise UsageError("pass exactly one of --ref-dir (paired hr/ and lr/ folders) or --hr-dir (photos degraded with the recipe's preset)")
+    if out.suffix != ".safetensors":
+        raise UsageError(f"--out must name a .safetensors file, got {out}")
+    shard = current_shard()
+    device_name = shard.device(resolve_device(device))
+    if metric is not None:  # a learned metric's weights are checked before the model is loaded
+        make_criterion(metric, device=device_name, weights_dir=weights_dir)
+    model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision="fp32", default_method=DEFAULT_METHOD)
+    bc_cfg = model.recipe.bc or BCConfig()
+    kind = sampler_kind(sampler) if sampler else bc_cfg.sampler
+    base = SamplerConfig(kind=kind, steps=bc_cfg.steps, order=bc_cfg.order if kind == "dpm_solver" else 1)  # type: ignore[arg-type]
+    sampler_cfg = sampler_config(base, steps=steps, order=order, eta=0.0)
+    check_deterministic(sampler_cfg)
+    settings = SearchSettings(
+        candidates=candidates or bc_cfg.candidates, sampler=sampler_cfg, strategy=strategy or bc_cfg.strategy, batch=batch, seed=seed  # type: ignore[arg-type]
+    )
+    criterion = make_criterion(metric or bc_cfg.metric, device=device_name, weights_dir=weights_dir)
+    size = crop or bc_cfg.crop
+    check_crop(size, model.scale, alignment(model))
+    count = ref or bc_cfg.ref
+    if ref_dir is not None:
+        references = paired_references(ref_dir, count, size, model.scale)
+    else:
+        references = made_references(hr_dir, count, size, model.scale, model.recipe.data.degradation, seed)  # type: ignore[arg-type]
+
+    with SearchProgress(output) as view:
+        report = find_bc(model, references, criterion, settings, out=out, resume=resume, progress=view, shard=shard)
+    if shard.is_main:
+        output.result(report, lambda console: render_report(console, report))
+
+
+DEFAULT_METHOD = "sr3"
+
+
+class SearchProgress:
+    """One rich progress bar per evaluation phase (exhaustive pass or racing round), with ETA."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.bar = None
+        self.task = None
+        self.label = None
+
+    def __enter__(self) -> "SearchProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, kind: str, info: dict) -> None:
+        if kind != "pairs":
+            return
+        if self.bar is None:
+            self.bar = self.output.progress()
+            self.bar.start()
+        if info["label"] != self.label:
+            self.label = info["label"]
+            self.task = self.bar.add_task(self.label, total=info["total"], info="pairs")
+        self.bar.update(self.task, completed=info["done"], total=info["total"])
+
+
+def render_report(console, report: dict) -> None:
+    """The chosen candidate, its score against the median candidate, and the cost."""
+    better = "lower" if report["lower_is_better"] else "higher"
+    console.print(
+        f"BC written to {report['out']}: candidate {report['winner']} of {report['candidates']}, "
+        f"{report['metric']} {report['score']:.5g} (median candidate {report['median_score']:.5g}; {better} is better) "
+        f"over {report['references']} references",
+        highlight=False,
+    )
+    console.print(
+        f"NFE {report['nfe']} ({report['pairs_evaluated']} pairs x {report['nfe_per_sample']}); "
+        f"computed now {report['pairs_computed']}, reused {report['pairs_reused']}; {report['seconds']:.1f} s",
+        highlight=False,
+    )
+    if "racing_found_exhaustive_winner" in report:
+        racing = report["racing"]
+        verdict = "found" if report["racing_found_exhaustive_winner"] else "missed"
+        console.print(f"racing {verdict} the exhaustive winner (racing picked {racing['winner']} with NFE {racing['nfe']})", highlight=False)

@@ -3,34 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, QuietOpt, RecipeOpt, SeedOpt, handle_errors, not_ready
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
     "Example: srkit stability --data val/ --method ccsr --runs 10"
 )
+DEFAULT_METHOD = "ccsr"
 
 
 @handle_errors
 def command(
     data: Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")],
-    method: Annotated[str, typer.Option("--method", "-m", help="Recipe name (see `srkit recipes`).")] = "ccsr",
+    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name (see `srkit recipes`); default: the checkpoint's recipe with --weights, else ccsr.")] = None,
     recipe: RecipeOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint; default: the method's built-in model.")] = None,
     runs: Annotated[int, typer.Option("--runs", min=2, help="SR runs per image (paper: 10).")] = 10,
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampling steps (default: the recipe's).")] = None,
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="Sampler (default: the recipe's).")] = None,
+    order: Annotated[Optional[int], typer.Option("--order", help="Solver order 1-3 (DoS-SDE, DPM-Solver++).")] = None,
+    eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
+    fixed_start: Annotated[bool, typer.Option("--fixed-start", help="Every run starts from the same noise (run 0's); only the sampler's own noise varies.")] = False,
     paired_lr: Annotated[Optional[Path], typer.Option("--paired-lr", help="LR folder matching --data by file name.")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: the method's training preset).")] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help="Comma list of metrics (see `srkit bench --help`).")] = "psnr,ssim,lpips",
+    metrics: Annotated[str, typer.Option("--metrics", help="Comma list of metrics (see `srkit bench --help`); psnr is always included.")] = "psnr,ssim,lpips",
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
+    lr_seed: Annotated[int, typer.Option("--lr-seed", help="Seed of the degradation that makes the LR inputs (independent of --seed).")] = 0,
     weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights.")] = None,
+    crop_border: Annotated[Optional[int], typer.Option("--crop-border", min=0, help="Pixels cropped at each border for PSNR/SSIM (default: the scale).")] = None,
     tile: Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")] = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for per-image CSVs, summary JSON/CSV and best/worst images.")] = None,
     save_best_worst: Annotated[bool, typer.Option("--save-best-worst", help="Save each image's best and worst run (by PSNR) side by side.")] = False,
     device: DeviceOpt = "auto",
@@ -39,4 +46,88 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    not_ready("srkit stability")
+    output = Output(json_mode=json_out, quiet=quiet)
+    from srkit.errors import UsageError
+    from srkit.metrics import parse_metrics
+
+    metric_names = parse_metrics(metrics)
+    if save_best_worst and out is None:
+        raise UsageError("--save-best-worst needs --out")
+    from srkit.bench import open_dataset, run_stability
+    from srkit.bench.dataset import check_lr_options
+    from srkit.cli.common import resolve_device
+    from srkit.infer.loading import open_model, precision_warning
+    from srkit.infer.sampler_options import sampler_config
+    from srkit.infer.upscale import parse_tile
+
+    tile_spec = parse_tile(tile)
+    check_lr_options(paired_lr, preset)
+    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed)
+    device_name = resolve_device(device)
+    warning = precision_warning(precision, device_name)
+    if warning:
+        output.info(warning)
+    model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
+    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta)
+    with StabilityProgress(output) as progress:
+        result = run_stability(
+            model, dataset, runs=runs, metrics=metric_names, seed=seed, out_dir=out, save_best_worst=save_best_worst,
+            progress=progress, sampler=sampler_cfg, degradation=preset, fixed_start=fixed_start, tile=tile_spec,
+            crop_border=crop_border, weights_dir=weights_dir,
+        )
+    for name, message in result.unavailable.items():
+        output.info(f"{name}: {message}")
+    output.result(result.to_dict(), lambda console: render_stability(console, result))
+
+
+class StabilityProgress:
+    """A rich bar over images and one over the runs of the current image."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.bar: Any = None
+        self.images: Any = None
+        self.runs: Any = None
+
+    def __enter__(self) -> "StabilityProgress":
+        self.bar = self.output.progress()
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, kind: str, info: dict) -> None:
+        if kind == "image_start":
+            if self.images is None:
+                self.images = self.bar.add_task("images", total=info["total"], info="")
+                self.runs = self.bar.add_task("  runs", total=info["runs"], info="")
+            self.bar.update(self.images, info=info["name"])
+            self.bar.reset(self.runs, total=info["runs"], info="")
+        elif kind == "run":
+            self.bar.update(self.runs, completed=info["done"])
+        elif kind == "image_done":
+            self.bar.update(self.images, completed=info["done"], info=f"L-STD {info['l_std']:.4g}")
+
+
+def render_stability(console: Any, result: Any) -> None:
+    """Mean and G-STD per metric, L-STD, and where the files are."""
+    from rich.table import Table
+
+    from srkit.bench.tables import display_cell
+    from srkit.metrics import METRICS
+
+    title = f"srkit stability: {result.method} ({result.sampler['kind']} x{result.sampler['steps']}), {len(result.per_image)} images x {result.runs} runs"
+    table = Table(title=title)
+    for column, justify in (("metric", "left"), ("mean", "right"), ("G-STD", "right")):
+        table.add_column(column, justify=justify)
+    for name in result.metrics:
+        entry = result.summary[name]
+        mean, spread = (entry, entry) if isinstance(entry, str) else (entry["mean"], entry["g_std"])
+        table.add_row(f"{name} {METRICS[name].arrow}", display_cell(mean), display_cell(spread))
+    table.add_row("L-STD (pixels in [0, 1])", display_cell(result.l_std), "")
+    console.print(table)
+    start = "one start noise per image (--fixed-start)" if result.fixed_start else f"seeds {result.seed}..{result.seed + result.runs - 1}"
+    console.print(f"{start}; LR from {result.degradation}; on {result.device}", highlight=False)
+    for kind, path in result.files.items():
+        console.print(f"{kind}: {path}", highlight=False)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, not_ready
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -20,7 +20,7 @@ HELP = (
 def command(
     input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or glob such as 'photos/*.jpg'.")],
     output: Annotated[Path, typer.Argument(help="Output folder (created); a report.json is written there too.")],
-    method: Annotated[str, typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`).")] = "dossr",
+    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`); default dossr, or the recipe stored in --weights.")] = None,
     recipe: RecipeOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps (default: the recipe's). NFE is reported.")] = None,
@@ -33,7 +33,7 @@ def command(
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
     color_fix: Annotated[str, typer.Option("--color-fix", help="none, wavelet or adain: match the output colours to the input.")] = "none",
     precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA; CPU defaults to fp32).")] = "fp32",
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Tiles/images per network call.")] = 1,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Tiles per network call (the tiles of one image run in batches; images run one after another).")] = 1,
     tile: Annotated[str, typer.Option("--tile", help="Tile size in output pixels, 'auto' (from free memory) or 0 for none.")] = "auto",
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", min=0, help="Overlap between tiles in output pixels (Gaussian-blended).")] = 32,
     ext: Annotated[Optional[str], typer.Option("--ext", help="Output format: png, jpg, webp, tif, bmp (default: same as input).")] = None,
@@ -44,4 +44,117 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    not_ready("srkit upscale")
+    from srkit.cli.common import resolve_device
+    from srkit.infer.bc import load_bc, resolve_bc_path
+    from srkit.infer.color_fix import color_fix_by_name
+    from srkit.infer.distributed import current_shard
+    from srkit.infer.loading import open_model, precision_warning
+    from srkit.infer.sampler_options import sampler_config
+    from srkit.infer.upscale import output_scale, parse_tile, upscale
+    from srkit.io.discovery import find_images
+
+    out = Output(json_mode=json_out, quiet=quiet)
+    tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
+    color_fix_by_name(color_fix)
+    output_scale(scale, 1)
+    find_images(input)  # a missing input or an empty folder fails before the model is loaded
+    shard = current_shard()
+    device_name = shard.device(resolve_device(device))
+    warning = precision_warning(precision, device_name)
+    if warning:
+        out.info(warning)
+    model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
+    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+    boundary = load_bc(resolve_bc_path(bc, model.recipe.name)) if bc is not None else None
+    with ProgressView(out) as view:
+        report = upscale(
+            input,
+            output,
+            model=model,
+            sampler_cfg=sampler_cfg,
+            seed=seed,
+            bc=boundary,
+            scale=scale,
+            color_fix=color_fix,
+            tile=tile_spec,
+            tile_overlap=tile_overlap,
+            batch=batch,
+            ext=ext,
+            overwrite=overwrite,
+            progress=view,
+            shard=shard,
+        )
+    if shard.is_main:
+        out.result(report, lambda console: render_report(console, report, output))
+
+
+DEFAULT_METHOD = "dossr"
+
+
+class ProgressView:
+    """Rich progress fed by ``upscale``'s events: a bar over images, one over the tiles of a tiled image
+    (or the sampler steps of an untiled one)."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.bar = None
+        self.images = None
+        self.detail = None
+        self.detail_label = ""
+        self.tiled = False
+
+    def __enter__(self) -> "ProgressView":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, kind: str, info: dict) -> None:
+        if kind == "start":
+            self.bar = self.out.progress()
+            self.bar.start()
+            self.images = self.bar.add_task("images", total=info["images"], info="")
+        elif self.bar is None:
+            return
+        elif kind == "image_start":
+            self.bar.update(self.images, info=info["name"])
+            self.tiled = False
+        elif kind == "tiles" and info["total"] > 1:
+            self.tiled = True
+            self._detail("  tiles", info)
+        elif kind == "steps" and not self.tiled:
+            self._detail("  steps", info)
+        elif kind == "image":
+            if self.detail is not None:
+                self.bar.remove_task(self.detail)
+                self.detail = None
+            self.bar.advance(self.images)
+
+    def _detail(self, label: str, info: dict) -> None:
+        if self.detail is None or self.detail_label != label:
+            if self.detail is not None:
+                self.bar.remove_task(self.detail)
+            self.detail, self.detail_label = self.bar.add_task(label, total=info["total"], info=""), label
+        self.bar.update(self.detail, completed=info["done"], total=info["total"])
+
+
+def render_report(console, report: dict, output: Path) -> None:
+    """A table of the images written (time, NFE, tiles) and a summary line."""
+    from rich.table import Table
+
+    table = Table(title=f"srkit upscale: {report['method']} (model {report['model_id']})")
+    for column in ("image", "size", "seconds", "NFE", "tiles", "status"):
+        table.add_column(column, justify="right" if column in ("seconds", "NFE", "tiles") else "left")
+    for entry in report["images"]:
+        size = "x".join(map(str, entry.get("output_size", []))) or "-"
+        table.add_row(
+            Path(entry["output"]).name,
+            size,
+            f"{entry['seconds']:.2f}" if "seconds" in entry else "-",
+            str(entry.get("nfe", "-")),
+            str(entry.get("tiles", "-")),
+            entry["status"],
+        )
+    console.print(table)
+    console.print(f"{report['written']} written, {report['skipped']} skipped; report: {output / 'report.json'}", highlight=False)

@@ -1,0 +1,38 @@
+"""Benchmarks and stability measurements (library form of ``srkit bench`` and ``srkit stability``).
+
+* :func:`run_bench`, :class:`BenchRow`, :class:`BenchResult` - compare methods on one dataset (``benchmark``).
+* :func:`run_stability`, :class:`StabilityResult` - mean, G-STD and L-STD over N runs (``stability``).
+* :func:`open_dataset`, :class:`BenchDataset` - HR images and their LR inputs (``dataset``).
+* :func:`parse_method_spec`, :class:`MethodSpec` - ``METHOD[:STEPS[:SAMPLER[:ORDER]]]`` rows (``specs``).
+
+Names resolve lazily so ``srkit.bench.specs`` stays importable without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "run_bench": "benchmark",
+    "BenchRow": "benchmark",
+    "BenchResult": "benchmark",
+    "RowResult": "benchmark",
+    "run_stability": "stability",
+    "StabilityResult": "stability",
+    "ImageStability": "stability",
+    "open_dataset": "dataset",
+    "BenchDataset": "dataset",
+    "MethodSpec": "specs",
+    "parse_method_spec": "specs",
+    "parse_method_specs": "specs",
+    "sampler_for": "specs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'srkit.bench' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"srkit.bench.{_EXPORTS[name]}"), name)

@@ -1,0 +1,354 @@
+"""``run_bench``: compare methods, samplers and step counts on one dataset (library form of ``srkit bench``).
+
+Per row: NFE (network calls per sample, as the sampler reports them), parameter
+counts of the parts that run, latency, throughput and the mean of every metric
+over images and runs. Timing (docs/evaluation.md):
+
+- one untimed warm-up call on the first image per row (lazy initialisation,
+  cuDNN autotuning, caches), then every call is timed with the device synchronised;
+- ``latency_s``: the median over images of each image's median time over runs;
+- ``images_per_s`` and ``mpix_per_s``: timed images (and output megapixels) over
+  the total timed seconds.
+
+Bicubic upscaling of the same LR is always a baseline row: one per distinct LR
+source among the rows (normally one; with each method's own training preset,
+rows may see different LR images, and each gets the bicubic row of its LR).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from srkit.bench.dataset import BenchDataset, to_array
+from srkit.bench.paths import image_seed, slug, under
+from srkit.bench.scoring import MetricMeans, MetricValues, Scorer, metric_device
+from srkit.bench.tables import markdown_table, write_csv, write_json, write_text
+from srkit.bench.timing import device_name, median_or_nan, timed
+from srkit.bench.upscalers import (
+    BicubicUpscaler,
+    ModelUpscaler,
+    Upscaler,
+    parameter_text,
+)
+from srkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from srkit.infer.model import SRModel
+    from srkit.recipes import SamplerConfig
+
+Progress = Callable[[str, dict[str, Any]], None]
+BICUBIC = "bicubic"
+FILES = {"csv": "bench.csv", "json": "bench.json", "markdown": "bench.md", "plot": "pd_plot.png"}
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One row to benchmark: a loaded model, its sampler (None: the recipe's) and LR preset (None: the recipe's)."""
+
+    label: str
+    model: "SRModel"
+    sampler: "SamplerConfig | None" = None
+    degradation: str | None = None
+
+
+@dataclass
+class RowResult:
+    """One row of the table (see docs/evaluation.md for each column)."""
+
+    label: str
+    method: str
+    sampler: str
+    steps: int | None
+    order: int | None
+    nfe: int
+    params: int
+    params_detail: str
+    degradation: str
+    model_id: str
+    images: int
+    runs: int
+    latency_s: float
+    images_per_s: float
+    mpix_per_s: float
+    metrics: MetricValues
+    sampler_config: dict[str, Any] = field(default_factory=dict)
+
+
+#: Fixed columns of the table: (RowResult attribute, header in markdown / the terminal).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("label", "row"),
+    ("method", "method"),
+    ("sampler", "sampler"),
+    ("steps", "steps"),
+    ("order", "order"),
+    ("nfe", "NFE"),
+    ("params", "params"),
+    ("params_detail", "params (parts)"),
+    ("degradation", "LR"),
+    ("images", "images"),
+    ("runs", "runs"),
+    ("latency_s", "latency s"),
+    ("images_per_s", "img/s"),
+    ("mpix_per_s", "MP/s"),
+    ("model_id", "model id"),
+)
+
+
+@dataclass
+class BenchResult:
+    """Every row, the run's settings, and the files written (``files``: kind -> path)."""
+
+    rows: list[RowResult]
+    metrics: list[str]
+    device: str
+    seed: int
+    runs: int
+    images: int
+    lr_seed: int
+    unavailable: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def header(self, pretty: bool = False) -> list[str]:
+        """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
+        from srkit.metrics import METRICS
+
+        fixed = [title if pretty else key for key, title in COLUMNS]
+        return fixed + [f"{name} {METRICS[name].arrow}" if pretty else name for name in self.metrics]
+
+    def table(self) -> list[list[Any]]:
+        """One list of cells per row, in :meth:`header` order."""
+        return [[getattr(row, key) for key, _ in COLUMNS] + [row.metrics.get(name) for name in self.metrics] for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def _lr_source(dataset: BenchDataset, row: BenchRow) -> str:
+    return dataset.source(row.degradation or row.model.recipe.data.degradation)
+
+
+def _bicubic_rows(dataset: BenchDataset, rows: Sequence[BenchRow]) -> list[tuple[str, int, str]]:
+    """``(label, scale, LR source)`` of each distinct LR the model rows see, in order of first use."""
+    sources = list(dict.fromkeys((row.model.scale, _lr_source(dataset, row)) for row in rows))
+    scales = {scale for scale, _ in sources}
+    if len(sources) == 1:
+        return [(BICUBIC, *sources[0])]
+    return [(f"{BICUBIC} ({f'x{scale}, ' if len(scales) > 1 else ''}{source})", scale, source) for scale, source in sources]
+
+
+def _check_rows(rows: Sequence[BenchRow], runs: int) -> None:
+    if not rows:
+        raise UsageError("nothing to benchmark: give at least one method row (bicubic is added by itself)")
+    if runs < 1:
+        raise UsageError(f"--runs must be >= 1, got {runs}")
+    labels = [row.label for row in rows]
+    repeated = sorted({label for label in labels if labels.count(label) > 1 or label == BICUBIC})
+    if repeated:
+        raise UsageError(f"row label(s) {', '.join(repeated)} used twice (bicubic is the built-in baseline)")
+
+
+@dataclass
+class _RowRun:
+    """What one row needs while it runs."""
+
+    label: str
+    upscaler: Upscaler
+    source: str
+    description: dict[str, Any]
+
+
+def _describe_model_row(row: BenchRow, upscaler: ModelUpscaler) -> dict[str, Any]:
+    from srkit.diffusion.samplers import get_sampler
+    from srkit.infer.sampling import cli_name
+
+    cfg = upscaler.sampler
+    uses_order = "order" in get_sampler(cfg.kind).options
+    parts = upscaler.parameters()
+    return {
+        "method": row.model.recipe.name,
+        "sampler": cli_name(cfg.kind),
+        "steps": cfg.steps,
+        "order": cfg.order if uses_order else None,
+        "params": sum(parts.values()),
+        "params_detail": parameter_text(parts),
+        "model_id": row.model.model_id,
+        "sampler_config": dataclasses.asdict(cfg),
+    }
+
+
+def _bicubic_description() -> dict[str, Any]:
+    return {"method": BICUBIC, "sampler": "-", "steps": None, "order": None, "params": 0, "params_detail": "-", "model_id": "-"}
+
+
+def _plan(
+    rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device
+) -> list[_RowRun]:
+    plan = []
+    if include_bicubic:
+        for label, scale, source in _bicubic_rows(dataset, rows):
+            plan.append(_RowRun(label, BicubicUpscaler(scale, device), source, _bicubic_description()))
+    for row in rows:
+        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile)
+        plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row, upscaler)))
+    return plan
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Timings:
+    """Per-image times of the timed calls, and totals for throughput."""
+
+    per_image: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    calls: int = 0
+    megapixels: float = 0.0
+
+    def add_image(self, times: list[float], megapixels: float) -> None:
+        self.per_image.append(median_or_nan(times))
+        self.seconds += sum(times)
+        self.calls += len(times)
+        self.megapixels += megapixels * len(times)
+
+
+def _run_row(
+    run: _RowRun,
+    dataset: BenchDataset,
+    *,
+    scorer: Scorer,
+    runs: int,
+    seed: int,
+    image_dir: Path | None,
+    notify: Progress,
+) -> RowResult:
+    scale = run.upscaler.scale
+    means, timings, nfe = MetricMeans(scorer.metrics), _Timings(), 0
+    notify("row_start", {"label": run.label, "images": len(dataset), "runs": runs})
+    for index in range(len(dataset)):
+        pair = dataset.pair(index, scale=scale, degradation=run.source)
+        if index == 0:
+            run.upscaler(pair.lr, seed=image_seed(seed, 0, pair.name))  # warm-up, not timed
+        times = []
+        for r in range(runs):
+            (sr, nfe), seconds = timed(partial(run.upscaler, pair.lr, seed=image_seed(seed, r, pair.name)), run.upscaler.device)
+            times.append(seconds)
+            means.add(scorer(sr, pair.hr, pair.lr))
+            if image_dir is not None and r == 0:
+                _save(image_dir, slug(run.label), pair.name, sr)
+        timings.add_image(times, sr.shape[-2] * sr.shape[-1] / 1e6)
+        notify("image", {"label": run.label, "name": pair.name, "done": index + 1, "total": len(dataset)})
+    result = RowResult(
+        label=run.label,
+        nfe=nfe,
+        degradation=run.source,
+        images=len(dataset),
+        runs=runs,
+        latency_s=median_or_nan(timings.per_image),
+        images_per_s=timings.calls / timings.seconds if timings.seconds > 0 else float("nan"),
+        mpix_per_s=timings.megapixels / timings.seconds if timings.seconds > 0 else float("nan"),
+        metrics=means.result(),
+        **run.description,
+    )
+    notify("row_done", {"label": run.label, "row": result})
+    return result
+
+
+def _save(image_dir: Path, folder: str, name: str, image: torch.Tensor) -> None:
+    from srkit.io.images import write_image
+
+    write_image(under(image_dir, folder, name, ".png"), to_array(image))
+
+
+def _save_lr_inputs(image_dir: Path, dataset: BenchDataset, plan: Sequence[_RowRun]) -> None:
+    """The LR images every row saw, under ``images/lr/<source>_x<scale>/`` (to reproduce a row elsewhere)."""
+    for scale, source in dict.fromkeys((run.upscaler.scale, run.source) for run in plan):
+        folder = f"lr/{slug(source)}_x{scale}"
+        for index in range(len(dataset)):
+            pair = dataset.pair(index, scale=scale, degradation=source)
+            _save(image_dir, folder, pair.name, pair.lr)
+
+
+def run_bench(
+    rows: Sequence[BenchRow],
+    dataset: BenchDataset,
+    *,
+    metrics: Sequence[str],
+    runs: int = 1,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    save_images: bool = False,
+    progress: Progress | None = None,
+    tile: int | str | None = None,
+    crop_border: int | None = None,
+    weights_dir: str | Path | None = None,
+    include_bicubic: bool = True,
+) -> BenchResult:
+    """Benchmark ``rows`` (plus the bicubic baseline) on ``dataset``; write the result files when ``out_dir`` is set.
+
+    Run ``r`` of image ``name`` uses seed ``derive_seed(seed + r, name)``. Model rows
+    run on their model's device; ``device`` is where the bicubic baseline and the
+    learned metrics run (CUDA only; else CPU) and the device the table names.
+    ``tile``: output pixels, ``"auto"`` or None (whole images). Metrics that cannot
+    run offline are reported unavailable (``result.unavailable``) without failing the run.
+    """
+    from srkit.metrics import parse_metrics
+
+    _check_rows(rows, runs)
+    names = parse_metrics(",".join(metrics))
+    device = torch.device(device)
+    notify = progress or (lambda kind, info: None)
+    plan = _plan(rows, dataset, tile, include_bicubic, device)
+    out = Path(out_dir) if out_dir is not None else None
+    image_dir = out / "images" if out is not None and save_images else None
+    if image_dir is not None:
+        _save_lr_inputs(image_dir, dataset, plan)
+    unavailable: dict[str, str] = {}
+    results = []
+    for run in plan:
+        scorer = Scorer(names, run.upscaler.scale, crop_border=crop_border, weights_dir=Path(weights_dir) if weights_dir else None,
+                        device=metric_device(device), unavailable=unavailable)
+        results.append(_run_row(run, dataset, scorer=scorer, runs=runs, seed=seed, image_dir=image_dir, notify=notify))
+    result = BenchResult(results, names, device_name(device), seed, runs, len(dataset),
+                         dataset.lr_seed, dict(unavailable))
+    if out is not None:
+        write_bench_files(result, out)
+    return result
+
+
+def write_bench_files(result: BenchResult, out_dir: Path) -> None:
+    """``bench.csv``, ``bench.json``, ``bench.md`` and ``pd_plot.png`` (when PSNR and a perceptual metric exist)."""
+    from srkit.bench.plot import perception_distortion_plot
+
+    paths = {kind: out_dir / name for kind, name in FILES.items()}
+    plot = perception_distortion_plot(paths["plot"], [row.label for row in result.rows], [row.metrics for row in result.rows])
+    if plot is None:
+        paths.pop("plot")
+        result.notes.append("no perception-distortion plot: it needs psnr and a perceptual metric (e.g. lpips) with values")
+    result.files = {kind: str(path) for kind, path in paths.items()}
+    write_csv(paths["csv"], result.header() + ["device"], [cells + [result.device] for cells in result.table()])
+    write_text(paths["markdown"], bench_markdown(result))
+    write_json(paths["json"], result.to_dict())
+
+
+def bench_markdown(result: BenchResult) -> str:
+    """The table as GitHub markdown, with the device and run settings underneath."""
+    lines = [markdown_table(result.header(pretty=True), result.table())]
+    lines.append(
+        f"\n{result.images} images x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}; "
+        f"latency = median seconds per image (warm-up excluded) on {result.device}.\n"
+    )
+    lines += [f"- {name}: {message}\n" for name, message in result.unavailable.items()]
+    return "".join(lines)

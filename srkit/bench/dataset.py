@@ -1,0 +1,166 @@
+"""The images a benchmark runs on: HR photos, and the LR input each row sees.
+
+Two sources:
+
+- an HR folder degraded on the fly with a preset (``srkit.degrade``): the HR is
+  cropped at the top-left to a multiple of the scale (``crop_to_multiple``, the
+  degradation module's rule) and degraded with values drawn from
+  ``pair_rng(lr_seed, "bench", <relative path>)``. The LR of an image therefore
+  depends only on the image's name, the preset, the scale and ``lr_seed`` - never
+  on the sampling seed, the run, the row order or ``--limit`` - so every run and
+  every call sees the same LR. Metrics compare with the cropped HR as read (a
+  preset's USM sharpening shapes training targets, not the ground truth).
+- paired folders (``--paired-lr``): the LR file with the HR's relative path
+  (any extension); the HR must be ``scale`` times the LR, give or take the
+  ``scale - 1`` pixels that cropping to a multiple drops.
+
+HR images are read from disk when needed (a validation set of 2K photos does
+not fit in memory); the much smaller LR images are cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from srkit.errors import InputError
+from srkit.io.discovery import InputItem
+
+PAIRED = "paired"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One evaluation pair: ``hr`` (1,3,H,W) and ``lr`` (1,3,H/s,W/s), float32 in [0, 1] on CPU."""
+
+    name: str
+    hr: Tensor
+    lr: Tensor
+
+
+def to_tensor(rgb: np.ndarray) -> Tensor:
+    """HxWx3 float array -> (1,3,H,W) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def to_array(image: Tensor) -> np.ndarray:
+    """(1,3,H,W) tensor -> HxWx3 float32 array."""
+    return image[0].permute(1, 2, 0).detach().cpu().numpy().astype(np.float32)
+
+
+def _key(relative: Path) -> str:
+    return relative.with_suffix("").as_posix()
+
+
+@dataclass
+class BenchDataset:
+    """HR images (``items``, sorted by relative path) and, when paired, their LR files.
+
+    Build it with :func:`open_dataset`. ``pair(i, scale=..., degradation=...)``
+    gives image ``i`` with the LR of that degradation preset (ignored when paired).
+    """
+
+    items: list[InputItem]
+    lr_items: dict[str, InputItem] | None = None  # key: relative path without extension
+    lr_seed: int = 0
+    _lr_cache: dict[tuple[str, int, str], Tensor] = field(default_factory=dict, repr=False)
+    _presets: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def paired(self) -> bool:
+        return self.lr_items is not None
+
+    @property
+    def names(self) -> list[str]:
+        return [item.relative.as_posix() for item in self.items]
+
+    def source(self, degradation: str | None) -> str:
+        """What makes the LR: ``"paired"`` or the preset name."""
+        if self.paired:
+            return PAIRED
+        if not degradation:
+            raise InputError("an HR folder needs a degradation preset to make LR inputs (--preset)")
+        return degradation
+
+    def pair(self, index: int, *, scale: int, degradation: str | None) -> Pair:
+        """Image ``index`` as an HR/LR pair at ``scale``, the LR made by ``degradation`` (or read, when paired)."""
+        from srkit.degrade.crops import crop_to_multiple
+        from srkit.io.images import read_image
+
+        item = self.items[index]
+        name = item.relative.as_posix()
+        rgb = read_image(item.path).rgb
+        if self.paired:
+            return self._paired(item, rgb, scale)
+        box = crop_to_multiple(rgb.shape[0], rgb.shape[1], scale)
+        hr = to_tensor(rgb[: box.height, : box.width])
+        key = (name, scale, self.source(degradation))
+        if key not in self._lr_cache:
+            self._lr_cache[key] = self._degrade(name, hr, scale, self.source(degradation))
+        return Pair(name, hr, self._lr_cache[key])
+
+    def _degrade(self, name: str, hr: Tensor, scale: int, preset_name: str) -> Tensor:
+        """LR of one HR image from the preset's values drawn by ``pair_rng(lr_seed, "bench", name)``."""
+        from srkit.degrade.pipeline import apply
+        from srkit.degrade.preset import load_preset
+        from srkit.degrade.sampling import pair_rng, sample_params
+
+        if preset_name not in self._presets:
+            self._presets[preset_name] = load_preset(preset_name)
+        params = sample_params(self._presets[preset_name], pair_rng(self.lr_seed, "bench", name), scale)
+        return apply(hr, [params], device="cpu").lr.float()
+
+    def _paired(self, item: InputItem, rgb: np.ndarray, scale: int) -> Pair:
+        from srkit.io.images import read_image
+
+        name = item.relative.as_posix()
+        lr_item = self.lr_items[_key(item.relative)]
+        key = (name, scale, PAIRED)
+        if key not in self._lr_cache:
+            self._lr_cache[key] = to_tensor(read_image(lr_item.path).rgb)
+        lr = self._lr_cache[key]
+        h, w = lr.shape[-2] * scale, lr.shape[-1] * scale
+        if not (h <= rgb.shape[0] < h + scale and w <= rgb.shape[1] < w + scale):
+            raise InputError(
+                f"{item.path} is {rgb.shape[1]}x{rgb.shape[0]}, not {scale}x its LR {lr_item.path} "
+                f"({lr.shape[-1]}x{lr.shape[-2]})"
+            )
+        return Pair(name, to_tensor(rgb[:h, :w]), lr)
+
+
+def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
+    """``--preset`` and ``--paired-lr`` exclude each other; a preset name or file is validated up front."""
+    from srkit.errors import UsageError
+
+    if paired_lr is not None and preset is not None:
+        raise UsageError("--preset degrades --data, --paired-lr reads ready LR images: pass one of them")
+    if preset is not None:
+        from srkit.degrade.preset import load_preset
+
+        load_preset(preset)
+
+
+def open_dataset(
+    data: str | Path, *, paired_lr: str | Path | None = None, limit: int | None = None, lr_seed: int = 0
+) -> BenchDataset:
+    """The HR images under ``data`` (first ``limit`` in sorted order), paired with ``paired_lr`` if given."""
+    from srkit.io.discovery import find_images
+
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be >= 1, got {limit}")
+    items = find_images(data)[:limit]
+    if paired_lr is None:
+        return BenchDataset(items, lr_seed=lr_seed)
+    lr_by_key = {_key(item.relative): item for item in find_images(paired_lr)}
+    missing = [item.relative.as_posix() for item in items if _key(item.relative) not in lr_by_key]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise InputError(f"--paired-lr {paired_lr} has no LR image for {missing[0]}{more} (files match by relative path)")
+    return BenchDataset(items, lr_items={_key(item.relative): lr_by_key[_key(item.relative)] for item in items}, lr_seed=lr_seed)

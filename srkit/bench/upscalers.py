@@ -1,0 +1,109 @@
+"""What a benchmark row runs: a diffusion model with a sampler, or the bicubic baseline.
+
+Both are called as ``upscaler(lr, seed=...) -> (sr, nfe)`` with ``lr`` (1,3,h,w)
+and ``sr`` (1,3,h*s,w*s) in [0, 1] on CPU. A model row goes through
+:func:`srkit.infer.pipeline.super_resolve_image`, the code path of
+``srkit upscale``: the image's seed is ``derive_seed(seed, name)`` there too, so
+run 0 of a benchmark with ``--seed S`` reproduces ``srkit upscale --seed S`` on
+the same LR file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import torch
+from torch import Tensor
+
+from srkit.bench.dataset import to_array, to_tensor
+
+if TYPE_CHECKING:
+    from srkit.infer.bc import BoundaryCondition
+    from srkit.infer.model import SRModel
+    from srkit.recipes import SamplerConfig
+
+
+class Upscaler(Protocol):
+    """A row's SR operator, its scale, the device it computes on and its parameter counts."""
+
+    scale: int
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]: ...
+
+    def parameters(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class BicubicUpscaler:
+    """The baseline: ``y`` itself, the antialiased bicubic upsampling of the LR (a=-0.5), clamped to [0, 1]."""
+
+    scale: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def __call__(self, lr: Tensor, *, seed: int = 0, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
+        from srkit.infer.resize import upsample_condition
+
+        return upsample_condition(lr.to(self.device), self.scale).clamp(0.0, 1.0).cpu(), 0
+
+    def parameters(self) -> dict[str, int]:
+        return {}
+
+
+@dataclass(frozen=True)
+class ModelUpscaler:
+    """An :class:`SRModel` sampled with ``sampler``; ``tile`` is output pixels, ``"auto"`` or None (whole image)."""
+
+    model: "SRModel"
+    sampler: "SamplerConfig"
+    tile: int | str | None = None
+    overlap: int = 32
+    scale: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        from srkit.infer.sampling import bound_sampler
+        from srkit.infer.upscale import parse_tile
+
+        bound_sampler(self.sampler, self.model.process.kind)  # refuses a sampler that does not fit, before any work
+        object.__setattr__(self, "scale", self.model.scale)
+        object.__setattr__(self, "tile", parse_tile(self.tile))
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def _tile_size(self, out_height: int, out_width: int) -> int | None:
+        """``tile`` in output pixels; ``"auto"`` asks srkit.infer.memory what fits on the model's device."""
+        if self.tile != "auto":
+            return self.tile  # type: ignore[return-value]
+        from srkit.infer.memory import auto_tile_size, free_memory_bytes
+
+        device = self.model.device
+        return auto_tile_size(
+            self.model.recipe, out_height, out_width, batch=1, precision=self.model.precision,
+            free_bytes=free_memory_bytes(device), on_cpu=device.type == "cpu",
+        )
+
+    def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
+        """Super-resolve one LR image with the per-image ``seed`` (already derived from the image's name)."""
+        from srkit.infer.pipeline import Tiling, super_resolve_image
+
+        height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
+        tiling = Tiling(None if bc is not None else self._tile_size(height, width), self.overlap)
+        result = super_resolve_image(self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc)
+        return to_tensor(result.rgb), int(result.nfe)
+
+    def parameters(self) -> dict[str, int]:
+        """Parameter counts of the parts that run: ``net`` (denoiser), ``decoder``, ``autoencoder``."""
+        from srkit.nets.measure import param_count
+
+        parts = {"net": self.model.net, "decoder": self.model.decoder, "autoencoder": self.model.autoencoder}
+        return {name: param_count(module) for name, module in parts.items() if module is not None}
+
+
+def parameter_text(parts: dict[str, int]) -> str:
+    """``{"net": 310000, "decoder": 12000}`` -> ``"net 0.31M + decoder 0.012M"`` (``"-"`` when empty)."""
+    return " + ".join(f"{name} {count / 1e6:.3g}M" for name, count in parts.items()) or "-"

@@ -1,0 +1,160 @@
+"""Boundary-condition files: one start noise ``x_T`` found by ``srkit find-bc``, with its provenance.
+
+A BC file is a safetensors checkpoint (kind ``"bc"``) holding ``x_T`` of shape
+``(C, h, w)`` in the model's state space (pixels, or latents in latent mode):
+the standard-normal start noise the sampler maps to its first state (for the
+VP process it *is* x_T; optimal-BC paper, eq. (20)). Metadata: model id,
+recipe name, sampler, steps, order, state shape, the LR and output tile size it
+fits, the metric, the chosen candidate's score and the median candidate score.
+
+How a BC is applied to any image (``srkit upscale --bc``): the image is tiled
+with tiles of exactly the BC's size (``out_tile = h * latent_factor`` output
+pixels, LR tile = out_tile / scale) and ``--tile-overlap``, every tile starts
+from the BC itself, and the tile outputs are blended (srkit.infer.tiling). An
+image smaller than the BC along a side is reflect-padded up to it and the
+output cropped back, so the model always sees the input size the BC was
+searched for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from srkit.errors import UsageError, WeightsError
+
+BC_KIND = "bc"
+BC_TENSOR = "x_T"
+DETERMINISTIC_SAMPLERS = ("ddim", "dpm_solver")
+
+
+@dataclass(frozen=True)
+class BoundaryCondition:
+    """A start noise ``x_T`` (C, h, w) and what it was found for."""
+
+    x_T: Tensor
+    model_id: str
+    recipe: str
+    sampler: str
+    steps: int
+    order: int = 1
+    metric: str = ""
+    score: float = float("nan")
+    median_score: float = float("nan")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_T.shape)  # type: ignore[return-value]
+
+    def metadata(self) -> dict[str, str]:
+        """Flat string metadata for the safetensors file."""
+        return {
+            "model": self.model_id,
+            "recipe_name": self.recipe,
+            "sampler": self.sampler,
+            "steps": str(self.steps),
+            "order": str(self.order),
+            "shape": json.dumps(list(self.shape)),
+            "metric": self.metric,
+            "score": repr(float(self.score)),
+            "median_score": repr(float(self.median_score)),
+            **{k: json.dumps(v) for k, v in self.extra.items()},
+        }
+
+
+def save_bc(path: str | Path, bc: BoundaryCondition) -> Path:
+    """Write ``bc`` atomically as a safetensors file (kind ``bc``)."""
+    from srkit.io.checkpoints import CheckpointMeta, save_checkpoint
+
+    path = Path(path)
+    save_checkpoint(path, {BC_TENSOR: bc.x_T.detach().float().cpu().contiguous()}, CheckpointMeta(kind=BC_KIND, extra=bc.metadata()))
+    return path
+
+
+_OWN_KEYS = ("model", "recipe_name", "sampler", "steps", "order", "shape", "metric", "score", "median_score")
+
+
+def resolve_bc_path(value: str | Path, method: str) -> Path:
+    """``--bc`` value -> file: a path, or ``builtin`` = the BC shipped with the method's built-in weights."""
+    if str(value) != "builtin":
+        return Path(value)
+    from srkit.weights.builtin import WEIGHTS_DIR
+
+    path = WEIGHTS_DIR / f"{method}.bc.safetensors"
+    if not path.is_file():
+        raise UsageError(f"--bc builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
+    return path
+
+
+def load_bc(path: str | Path) -> BoundaryCondition:
+    """Read a BC file; one-line errors for a missing file, a non-BC checkpoint or a malformed tensor."""
+    from srkit.io.checkpoints import load_checkpoint
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--bc {path}: file not found (make one with `srkit find-bc --out {path.name}`)")
+    tensors, meta = load_checkpoint(path)
+    extra = dict(meta.extra)
+    if meta.kind != BC_KIND or BC_TENSOR not in tensors:
+        raise WeightsError(f"{path} is not a boundary-condition file from `srkit find-bc` (kind '{meta.kind}')")
+    x_T = tensors[BC_TENSOR].float()
+    if x_T.ndim != 3:
+        raise WeightsError(f"{path}: x_T must have shape (C, h, w), got {tuple(x_T.shape)}")
+    return BoundaryCondition(
+        x_T=x_T,
+        model_id=extra.get("model", ""),
+        recipe=extra.get("recipe_name", ""),
+        sampler=extra.get("sampler", ""),
+        steps=int(extra.get("steps", "0")),
+        order=int(extra.get("order", "1")),
+        metric=extra.get("metric", ""),
+        score=float(extra.get("score", "nan")),
+        median_score=float(extra.get("median_score", "nan")),
+        extra={k: json.loads(v) for k, v in extra.items() if k not in _OWN_KEYS and _is_json(v)},
+    )
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_bc_fits(bc: BoundaryCondition, *, model_id: str, channels: int, sampler_kind: str, deterministic: bool) -> None:
+    """Refuse a BC that cannot work: wrong channel count or a stochastic sampler; model id mismatch is an error too."""
+    if bc.shape[0] != channels:
+        raise UsageError(f"--bc has {bc.shape[0]} channels but this model's start state has {channels}")
+    if not deterministic:
+        raise UsageError(
+            f"--bc needs a deterministic sampler (ddim with --eta 0, or dpm-solver); '{sampler_kind}' adds fresh noise at "
+            "every step, so a fixed x_T would not determine the output"
+        )
+    if bc.model_id and model_id not in ("", "in-memory", "unknown") and bc.model_id != model_id:
+        raise UsageError(f"--bc was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
+
+
+def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tuple[int, int]:
+    """The LR tile size ``(h, w)`` a BC fits: state size x latent factor / scale (must be whole pixels)."""
+    _, height, width = bc.shape
+    out_h, out_w = height * latent_factor, width * latent_factor
+    if out_h % scale or out_w % scale:
+        raise UsageError(f"--bc of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
+    return out_h // scale, out_w // scale
+
+
+def is_deterministic(sampler_kind: str, eta: float) -> bool:
+    """Whether a sampler maps x_T to its output without further noise (DDIM with eta=0, DPM-Solver++)."""
+    return sampler_kind == "dpm_solver" or (sampler_kind == "ddim" and eta == 0.0)
+
+
+def stack_bc(bc: BoundaryCondition, count: int) -> Tensor:
+    """``bc.x_T`` repeated as a ``(count, C, h, w)`` batch of start noises."""
+    return bc.x_T[None].expand(count, *bc.shape).contiguous()
+

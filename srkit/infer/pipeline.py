@@ -1,0 +1,146 @@
+"""Super-resolve one whole image of any size: pad, tile, sample each tile, colour-fix, blend.
+
+Randomness (docs/inference.md): the image's seed comes from ``(seed, key)``;
+its start noise is one :class:`~srkit.infer.seeding.NoiseField` over the whole
+state grid, cut per tile, so every tile starts from the same numbers as the
+untiled run at those positions. The per-step noise of a stochastic sampler
+comes from a generator seeded with ``(image seed, first tile of the batch)``.
+Hence deterministic samplers give tiled == untiled wherever the network sees
+the same context; stochastic ones share the start noise only.
+With a boundary condition, tiles have exactly the BC's size and each starts
+from the BC (see :mod:`srkit.infer.bc`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from srkit.errors import UsageError
+from srkit.infer.bc import BoundaryCondition, bc_tile_lr, stack_bc
+from srkit.infer.model import SRModel
+from srkit.infer.resize import upsample_condition
+from srkit.infer.seeding import NoiseField, cpu_generator, derive_seed
+from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
+from srkit.recipes import SamplerConfig
+
+ColorFix = Callable[[Tensor, Tensor], Tensor]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """``tile``: output tile side in pixels (None = whole image); ``overlap`` in output pixels; ``batch`` tiles per call."""
+
+    tile: int | None = None
+    overlap: int = 32
+    batch: int = 1
+
+    def __post_init__(self) -> None:
+        if self.tile is not None and self.tile < 8:
+            raise UsageError(f"--tile must be at least 8 output pixels (or 0 / auto), got {self.tile}")
+        if self.overlap < 0:
+            raise UsageError(f"--tile-overlap must be >= 0, got {self.overlap}")
+        if self.batch < 1:
+            raise UsageError(f"--batch must be >= 1, got {self.batch}")
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """The SR image (HxWx3 float32 in [0, 1]), NFE per sample, network calls made and the tile plan."""
+
+    rgb: np.ndarray
+    nfe: int
+    network_calls: int
+    tiles: int
+    tile_size: tuple[int, int]
+
+
+def alignment(model: SRModel) -> int:
+    """LR multiple that maps to whole latent pixels: ``f / gcd(scale, f)`` (1 in pixel mode)."""
+    f = model.latent_factor
+    return f // math.gcd(model.scale, f)
+
+
+def pad_lr(lr: Tensor, height: int, width: int) -> Tensor:
+    """Pad ``lr`` (1,3,h,w) at the bottom/right to ``height x width``: reflect where possible, else replicate."""
+    pad_h, pad_w = height - lr.shape[-2], width - lr.shape[-1]
+    if pad_h == 0 and pad_w == 0:
+        return lr
+    mode = "reflect" if pad_h < lr.shape[-2] and pad_w < lr.shape[-1] else "replicate"
+    return F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: BoundaryCondition | None) -> TilePlan:
+    """The tile plan on the padded LR image (padded to the alignment, and up to the BC's tile size)."""
+    align = alignment(model)
+    overlap_lr = math.ceil(tiling.overlap / model.scale)
+    if bc is not None:
+        tile_h, tile_w = bc_tile_lr(bc, scale=model.scale, latent_factor=model.latent_factor)
+        padded_h, padded_w = _round_up(max(height, tile_h), align), _round_up(max(width, tile_w), align)
+        return plan_tiles(padded_h, padded_w, (tile_h, tile_w), overlap_lr, align)
+    tile = None if tiling.tile is None else (tiling.tile // model.scale,) * 2
+    return plan_tiles(_round_up(height, align), _round_up(width, align), tile, overlap_lr, align)
+
+
+def _start_noise(model: SRModel, field: NoiseField, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
+    if bc is not None:
+        return stack_bc(bc, len(tiles))
+    s, f = model.scale, model.latent_factor  # LR offsets are aligned, so x * s / f is exact
+    crops = [field.crop(t.top * s // f, t.left * s // f, t.height * s // f, t.width * s // f) for t in tiles]
+    return torch.stack(crops)
+
+
+def super_resolve_image(
+    model: SRModel,
+    rgb: np.ndarray,
+    *,
+    seed: int,
+    sampler: SamplerConfig | None = None,
+    tiling: Tiling = Tiling(),
+    bc: BoundaryCondition | None = None,
+    color_fix: ColorFix | None = None,
+    on_tiles: Progress | None = None,
+    on_steps: Progress | None = None,
+) -> ImageResult:
+    """Super-resolve an HxWx3 float array in [0, 1] by the model's scale; see the module docstring.
+
+    ``on_tiles(done, total)`` is called after every batch of tiles, ``on_steps(done, total)``
+    after every network evaluation of the current batch.
+    """
+    height, width = rgb.shape[:2]
+    scale = model.scale
+    plan = plan_for(model, height, width, tiling, bc)
+    lr = pad_lr(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None], plan.lr_height, plan.lr_width)
+    _, channels, state_h, state_w = model.start_shape(lr.shape)
+    field = NoiseField(seed, channels, state_h, state_w)
+    blender = Blender(plan.lr_height * scale, plan.lr_width * scale)
+    tiles = plan.tiles()
+    nfe = calls = 0
+    for first in range(0, len(tiles), tiling.batch):
+        group = tiles[first : first + tiling.batch]
+        lr_tiles = torch.cat([lr[..., t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
+        generator = cpu_generator(derive_seed(seed, "steps", group[0].index))
+        callback = None if on_steps is None else (lambda info: on_steps(info["i"] + 1, info["total"]))
+        sr, nfe = model.super_resolve(
+            lr_tiles, sampler=sampler, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback
+        )
+        calls += nfe
+        if color_fix is not None:
+            sr = color_fix(sr, upsample_condition(lr_tiles.to(sr.device), scale).clamp(0.0, 1.0))
+        for tile, piece in zip(group, sr, strict=True):
+            blender.add(piece, plan.weight(tile, scale), tile.top * scale, tile.left * scale)
+        if on_tiles is not None:
+            on_tiles(first + len(group), len(tiles))
+    out = blender.result()[: height * scale, : width * scale]
+    return ImageResult(out, nfe, calls, len(tiles), (plan.tile_height * scale, plan.tile_width * scale))

@@ -1,0 +1,272 @@
+"""``upscale``: super-resolve files, folders or globs into a mirrored output folder, with a report.
+
+Library form of ``srkit upscale`` (docs/inference.md). Every input is decoded
+once before any work starts, so an unreadable file fails the run (one
+``InputError``) before anything is written. Outputs keep the input's layout
+(grey stays grey, alpha is upscaled separately with bicubic, 16-bit stays
+16-bit where the format can store it) and are written atomically; existing
+ones are skipped unless ``overwrite``. ``report.json`` lists, per image, the
+time, NFE, seed, method and model id. Under ``torchrun`` the images are sharded
+across processes and rank 0 merges the per-rank reports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from srkit.errors import UsageError
+from srkit.infer.bc import BoundaryCondition, check_bc_fits
+from srkit.infer.color_fix import color_fix_by_name
+from srkit.infer.distributed import Shard, barrier, current_shard
+from srkit.infer.memory import auto_tile_size, free_memory_bytes
+from srkit.infer.model import SRModel
+from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
+from srkit.infer.resize import resize_array
+from srkit.infer.sampling import bound_sampler, is_deterministic
+from srkit.infer.seeding import derive_seed
+from srkit.recipes import SamplerConfig
+
+REPORT_NAME = "report.json"
+Progress = Callable[[str, dict[str, Any]], None]
+TileSpec = int | str | None  # output pixels, "auto", or None/0 for whole images
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How every image of one ``upscale`` call is made (validated once)."""
+
+    sampler: SamplerConfig
+    seed: int
+    bc: BoundaryCondition | None
+    scale: float
+    color_fix: ColorFix | None
+    tile: TileSpec
+    overlap: int
+    batch: int
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    """One image to make: where it comes from and where it goes."""
+
+    item: Any  # srkit.io.discovery.InputItem
+    output: Path
+
+
+def parse_tile(value: str | int | None) -> TileSpec:
+    """``--tile``: ``auto``, ``0``/``none`` (whole images) or a size in output pixels (>= 8)."""
+    if value is None or isinstance(value, int):
+        return None if not value else _check_tile(value)
+    text = str(value).strip().lower()
+    if text == "auto":
+        return "auto"
+    if text in ("0", "none", "off"):
+        return None
+    if not text.isdigit():
+        raise UsageError(f"--tile must be 'auto', 0 or a size in output pixels like 512, got '{value}'")
+    return _check_tile(int(text))
+
+
+def _check_tile(size: int) -> int:
+    if size < 8:
+        raise UsageError(f"--tile must be at least 8 output pixels, got {size}")
+    return size
+
+
+def output_scale(value: float | None, model_scale: int) -> float:
+    """The final output scale: the model's own unless ``--scale`` asks for another (> 0)."""
+    if value is None:
+        return float(model_scale)
+    if not value > 0:
+        raise UsageError(f"--scale must be > 0, got {value}")
+    return float(value)
+
+
+def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | None) -> list[Job]:
+    """Find the input images and their mirrored output paths (one-line errors for missing/clashing ones)."""
+    from srkit.io.discovery import find_images, output_paths
+
+    items = find_images(inputs) if isinstance(inputs, (str, Path)) else list(inputs)
+    return [Job(item, out) for item, out in zip(items, output_paths(items, output_dir, ext=ext), strict=True)]
+
+
+def preflight(jobs: Sequence[Job]) -> None:
+    """Decode every input once so an unreadable one fails the run before anything is written."""
+    from srkit.io.images import read_image
+
+    for job in jobs:
+        read_image(job.item.path)
+
+
+def _tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int) -> int | None:
+    if tile != "auto":
+        return tile  # type: ignore[return-value]
+    device = model.device
+    return auto_tile_size(
+        model.recipe,
+        out_h,
+        out_w,
+        batch=batch,
+        precision=model.precision,
+        free_bytes=free_memory_bytes(device),
+        on_cpu=device.type == "cpu",
+    )
+
+
+def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> None:
+    """Resize to the requested size if needed and write in the input's layout (alpha dropped if the format has none)."""
+    from srkit.io.formats import format_for_path
+    from srkit.io.images import Image, write_image
+
+    rgb = resize_array(rgb, out_h, out_w)
+    alpha, mode = image.alpha, image.mode
+    fmt = format_for_path(job.output)
+    if alpha is not None and fmt is not None and not fmt.alpha:
+        alpha, mode = None, "grey" if mode == "grey_alpha" else "rgb"
+    if alpha is not None:
+        alpha = resize_array(alpha, out_h, out_w)
+    write_image(job.output, Image(rgb=rgb, alpha=alpha, bit_depth=image.bit_depth, mode=mode))
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    from srkit.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def upscale(
+    inputs: str | Path | Sequence[Any],
+    output_dir: str | Path,
+    *,
+    model: SRModel,
+    sampler_cfg: SamplerConfig | None = None,
+    seed: int = 0,
+    bc: BoundaryCondition | None = None,
+    scale: float | None = None,
+    color_fix: str = "none",
+    tile: TileSpec = "auto",
+    tile_overlap: int = 32,
+    batch: int = 1,
+    ext: str | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    shard: Shard | None = None,
+) -> dict[str, Any]:
+    """Super-resolve ``inputs`` into ``output_dir``; returns the report (also written as ``report.json``).
+
+    ``seed``: image ``k`` uses ``derive_seed(seed, relative path)``, so outputs do
+    not depend on batching or sharding. ``tile``: output pixels, ``"auto"`` or
+    None. ``bc``: a boundary condition, applied per BC-sized tile.
+    """
+    output_dir = Path(output_dir)
+    sampler_cfg = sampler_cfg or model.recipe.sampler
+    bound_sampler(sampler_cfg, model.process.kind)
+    Tiling(None, tile_overlap, batch)  # validates overlap and batch
+    settings = RunSettings(
+        sampler_cfg, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
+    )
+    if bc is not None:
+        check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=sampler_cfg.kind,
+                      deterministic=is_deterministic(sampler_cfg))
+    shard = shard or current_shard()
+    jobs = plan_jobs(inputs, output_dir, ext)
+    preflight(jobs)  # every rank checks every input, so all fail together
+    mine = shard.take(jobs)
+    notify = progress or (lambda kind, info: None)
+    notify("start", {"images": len(mine)})
+    entries = [_upscale_one(job, model, settings, notify) for job in mine]
+    report = _report(model, settings, color_fix, entries)
+    return _finish_report(output_dir, report, shard, str(model.device))
+
+
+def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progress) -> dict[str, Any]:
+    """Make one output (or skip it) and return its report entry."""
+    from srkit.io.discovery import should_skip
+    from srkit.io.images import read_image
+
+    name = job.item.relative.as_posix()
+    image_seed = derive_seed(settings.seed, name)
+    entry: dict[str, Any] = {"input": str(job.item.path), "output": str(job.output), "seed": image_seed}
+    if should_skip(job.output, settings.overwrite):
+        notify("image", {"name": name, "status": "skipped"})
+        return {**entry, "status": "skipped"}
+    image = read_image(job.item.path)
+    out_h, out_w = round(image.height * settings.scale), round(image.width * settings.scale)
+    tile_size = _tile_for(settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch)
+    notify("image_start", {"name": name, "size": (image.width, image.height)})
+    started = time.perf_counter()
+    result = super_resolve_image(
+        model,
+        image.rgb,
+        seed=image_seed,
+        sampler=settings.sampler,
+        tiling=Tiling(tile_size, settings.overlap, settings.batch),
+        bc=settings.bc,
+        color_fix=settings.color_fix,
+        on_tiles=lambda done, total: notify("tiles", {"name": name, "done": done, "total": total}),
+        on_steps=lambda done, total: notify("steps", {"name": name, "done": done, "total": total}),
+    )
+    _write_output(job, image, result.rgb, out_h, out_w)
+    seconds = time.perf_counter() - started
+    entry.update(
+        status="written",
+        input_size=[image.width, image.height],
+        output_size=[out_w, out_h],
+        mode=image.mode,
+        bit_depth=image.bit_depth,
+        seconds=round(seconds, 4),
+        nfe=result.nfe,
+        network_calls=result.network_calls,
+        tiles=result.tiles,
+        tile_size=[result.tile_size[1], result.tile_size[0]],
+    )
+    notify("image", {"name": name, "status": "written", "seconds": seconds, "nfe": result.nfe})
+    return entry
+
+
+def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    written = [e for e in entries if e["status"] == "written"]
+    sampler, bc = settings.sampler, settings.bc
+    return {
+        "method": model.recipe.name,
+        "model_id": model.model_id,
+        "sampler": {"kind": sampler.kind, "steps": sampler.steps, "order": sampler.order, "eta": sampler.eta},
+        "seed": settings.seed,
+        "scale": settings.scale,
+        "color_fix": color_fix,
+        "precision": model.precision,
+        "device": str(model.device),
+        "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric},
+        "images": entries,
+        "written": len(written),
+        "skipped": len(entries) - len(written),
+        "seconds": round(sum(e["seconds"] for e in written), 4),
+    }
+
+
+def _finish_report(output_dir: Path, report: dict[str, Any], shard: Shard, device: str) -> dict[str, Any]:
+    """Write ``report.json`` (rank 0 merges the per-rank reports under torchrun)."""
+    if shard.world == 1:
+        _write_json(output_dir / REPORT_NAME, report)
+        return report
+    _write_json(output_dir / f".report.rank{shard.rank}.json", report)
+    barrier(shard, device)
+    if not shard.is_main:
+        return report
+    parts = [json.loads((output_dir / f".report.rank{r}.json").read_text()) for r in range(shard.world)]
+    merged = {**report, "images": sorted((e for p in parts for e in p["images"]), key=lambda e: e["input"])}
+    merged.update(
+        written=sum(p["written"] for p in parts), skipped=sum(p["skipped"] for p in parts),
+        seconds=round(sum(p["seconds"] for p in parts), 4), processes=shard.world,
+    )
+    _write_json(output_dir / REPORT_NAME, merged)
+    for r in range(shard.world):
+        (output_dir / f".report.rank{r}.json").unlink(missing_ok=True)
+    return merged
+

@@ -1,0 +1,146 @@
+"""`srkit upscale` through the real CLI: one-line errors with exit code 2 and nothing written; JSON results."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srkit.cli.app import main
+from srkit.io.images import read_image, write_image
+
+_spec = importlib.util.spec_from_file_location("tiny_model", Path(__file__).parents[1] / "infer" / "tiny_model.py")
+tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny)  # type: ignore[union-attr]
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return tiny.save_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+
+
+@pytest.fixture()
+def images(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "in" / "a.png", (rng.random((8, 10, 3)) * 255).astype(np.uint8))
+    write_image(tmp_path / "in" / "sub" / "b.png", (rng.random((6, 6, 4)) * 65535).astype(np.uint16))
+    return tmp_path / "in"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """``srkit ARGS`` in process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, expected_code: int, fragment: str) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == expected_code, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("srkit: error:") and fragment in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_upscale_writes_outputs_and_prints_only_json(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    code, out, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, "--json", "--quiet", "--seed", "3")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["written"] == 2 and report["seed"] == 3 and report["method"] == "optimal-bc"
+    assert {Path(e["output"]).name for e in report["images"]} == {"a.png", "b.png"}
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["model_id"] == report["model_id"]
+    b = read_image(tmp_path / "out" / "sub" / "b.png")
+    assert (b.height, b.width, b.mode, b.bit_depth) == (24, 24, "rgba", 16)
+
+
+def test_sampler_options_reach_the_report(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    code, out, err = run(
+        capsys, "upscale", images, tmp_path / "out", "--weights", weights, "--json", "-q", "--sampler", "dpm-solver", "--order", "2", "--steps", "2"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["sampler"] == {"kind": "dpm_solver", "steps": 2, "order": 2, "eta": 0.0}
+    assert all(e["nfe"] == 2 for e in report["images"])
+
+
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        (["--method", "no-such-method"], "unknown method or recipe 'no-such-method'"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--sampler", "dpm-solver", "--order", "4"], "--order must be 1, 2 or 3"),
+        (["--sampler", "euler"], "unknown sampler 'euler'"),
+        (["--sampler", "resshift"], "does not fit the vp process"),
+        (["--tile", "garbage"], "--tile must be 'auto', 0 or a size"),
+        (["--precision", "fp16", "--device", "cpu"], "fp16 is not supported on CPU"),
+        (["--color-fix", "sepia"], "--color-fix must be none, wavelet or adain"),
+        (["--scale", "-2"], "--scale must be > 0"),
+        (["--bc", "absent.safetensors"], "--bc absent.safetensors: file not found"),
+    ],
+)
+def test_bad_options_are_one_line_errors_and_write_nothing(capsys, tmp_path: Path, images: Path, weights: Path, extra, fragment) -> None:
+    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, *extra)
+    assert_one_line_error(code, err, 2, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_builtin_weights_say_how_to_pass_them(capsys, tmp_path: Path, images: Path) -> None:
+    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--method", "dossr")
+    assert_one_line_error(code, err, 2, "no built-in weights for method 'dossr'")
+    assert "--weights" in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("problem", ["missing", "zero-byte", "truncated", "not-an-image"])
+def test_unreadable_inputs_are_one_line_errors_and_write_nothing(capsys, tmp_path: Path, images: Path, weights: Path, problem: str) -> None:
+    target = images / "z.png"
+    if problem == "zero-byte":
+        target.write_bytes(b"")
+    elif problem == "truncated":
+        data = (images / "a.png").read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+    elif problem == "not-an-image":
+        target.write_text("hello")
+    source = tmp_path / "nowhere" if problem == "missing" else images
+    code, _, err = run(capsys, "upscale", source, tmp_path / "out", "--weights", weights)
+    assert_one_line_error(code, err, 2, "not found" if problem == "missing" else "z.png")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_installed_entry_point_prints_one_line_without_traceback(tmp_path: Path, images: Path) -> None:
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "srkit", "upscale", str(images), str(tmp_path / "out"), "--method", "ccsr"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert_one_line_error(result.returncode, result.stderr, 2, "no built-in weights for method 'ccsr'")
+
+
+@pytest.mark.slow
+def test_torchrun_shards_the_images_and_matches_one_process(tmp_path: Path, images: Path, weights: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    base = ["upscale", str(images), "--weights", str(weights), "--device", "cpu", "-q"]
+    subprocess.run([sys.executable, "-m", "srkit", *base[:2], str(tmp_path / "one"), *base[2:]], check=True, env=env, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "srkit", *base[:2], str(tmp_path / "two"), *base[2:]],
+        check=True, env=env, timeout=300, capture_output=True,
+    )
+    report = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert report["processes"] == 2 and report["written"] == 2
+    for name in ("a.png", "sub/b.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / "one" / name).rgb, read_image(tmp_path / "two" / name).rgb)

@@ -1,0 +1,121 @@
+"""Whole-image super-resolution: tiled == untiled in tile interiors, no seams, BCs applied per tile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_model import tiny_recipe
+from torch import nn
+
+from srkit.infer.bc import BoundaryCondition
+from srkit.infer.model import model_from_modules
+from srkit.infer.pipeline import Tiling, plan_for, super_resolve_image
+from srkit.infer.seeding import cpu_generator
+
+STEPS = 3
+
+
+class LocalNet(nn.Module):
+    """A 3x3 conv then a 1x1 conv on cat(x, y): each output pixel sees a 3x3 neighbourhood."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = nn.Sequential(nn.Conv2d(6, 16, 3, padding=1), nn.SiLU(), nn.Conv2d(16, 3, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 0.5 * self.body(torch.cat([x, y], dim=1))
+
+
+class TileMeanNet(nn.Module):
+    """x0 prediction ``y + 2 * mean(y)``: depends on the whole tile, so hard-pasted tiles would show seams."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return y + 2.0 * y.mean(dim=(1, 2, 3), keepdim=True)
+
+
+@pytest.fixture(scope="module")
+def local_model():
+    return model_from_modules(tiny_recipe(), LocalNet().eval())
+
+
+def smooth_image(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    return np.stack([0.5 + 0.3 * np.sin(4 * xx + yy), 0.5 + 0.3 * np.cos(3 * yy + xx), 0.2 + 0.6 * xx], -1).astype(np.float32)
+
+
+def interior_mask(plan, scale: int, margin: int) -> np.ndarray:
+    """Output pixels covered by exactly one tile and >= ``margin`` pixels from that tile's inner edges."""
+    h, w = plan.lr_height * scale, plan.lr_width * scale
+    cover = np.zeros((h, w), int)
+    inner = np.zeros((h, w), bool)
+    for t in plan.tiles():
+        top, left, bottom, right = t.top * scale, t.left * scale, (t.top + t.height) * scale, (t.left + t.width) * scale
+        cover[top:bottom, left:right] += 1
+        r0 = top if top == 0 else top + margin
+        c0 = left if left == 0 else left + margin
+        r1 = bottom if bottom == h else bottom - margin
+        c1 = right if right == w else right - margin
+        inner[r0:r1, c0:c1] = True
+    return (cover == 1) & inner
+
+
+def test_tiled_equals_untiled_in_tile_interiors(local_model) -> None:
+    rgb = smooth_image(24, 40)
+    tiling = Tiling(tile=64, overlap=16, batch=3)
+    whole = super_resolve_image(local_model, rgb, seed=5)
+    tiled = super_resolve_image(local_model, rgb, seed=5, tiling=tiling)
+    assert whole.tiles == 1 and tiled.tiles == 6
+    # influence radius: bicubic condition (2 LR px = 8) + one 3x3 conv per DDIM step
+    mask = interior_mask(plan_for(local_model, 24, 40, tiling, None), 4, margin=8 + STEPS + 1)
+    assert mask.sum() > 0.2 * mask.size
+    np.testing.assert_allclose(tiled.rgb[mask], whole.rgb[mask], atol=1e-5)
+    assert tiled.nfe == whole.nfe == STEPS and tiled.network_calls == 2 * STEPS  # 6 tiles in batches of 3
+
+
+def test_tiles_with_context_dependent_outputs_blend_without_a_seam() -> None:
+    recipe = tiny_recipe(objective={"prediction": "x0"})
+    model = model_from_modules(recipe, TileMeanNet())
+    rgb = np.repeat(np.linspace(0.1, 0.5, 48, dtype=np.float32)[None, :, None], 8, axis=0).repeat(3, axis=2)
+    tiled = super_resolve_image(model, rgb, seed=0, tiling=Tiling(tile=96, overlap=32)).rgb
+    plan = plan_for(model, 8, 48, Tiling(tile=96, overlap=32), None)
+    assert len(plan.cols) == 3
+    means = [float(rgb[:, c : c + plan.tile_width].mean()) for c in plan.cols]
+    hard_jump = 2.0 * 2.0 * (means[1] - means[0]) / 2  # offset difference of neighbours, in [0, 1] units
+    steps = np.abs(np.diff(tiled[4, :, 0]))
+    smooth = np.abs(np.diff(np.repeat(np.linspace(0.1, 0.5, 48), 4)))  # the input ramp's own steps
+    assert hard_jump > 0.1  # a pasted seam would be this large
+    assert steps.max() < smooth.max() + 0.2 * hard_jump
+
+
+def test_a_bc_of_the_image_size_is_the_start_noise_of_the_single_tile(local_model) -> None:
+    rgb = smooth_image(8, 8)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    out = super_resolve_image(local_model, rgb, seed=0, bc=bc)
+    lr = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    expected, _ = local_model.super_resolve(lr, noise=bc.x_T[None])
+    assert out.tiles == 1
+    np.testing.assert_array_equal(out.rgb, expected[0].permute(1, 2, 0).numpy())
+
+
+def test_a_bc_is_applied_per_tile_of_its_size_on_larger_images(local_model) -> None:
+    rgb = smooth_image(8, 30)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    tiling = Tiling(tile=None, overlap=8)
+    out = super_resolve_image(local_model, rgb, seed=0, bc=bc, tiling=tiling)
+    plan = plan_for(local_model, 8, 30, tiling, bc)
+    assert out.tile_size == (32, 32) and out.tiles == len(plan.cols) >= 4
+    lr = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    mask = interior_mask(plan, 4, margin=0)
+    for tile in plan.tiles():
+        alone, _ = local_model.super_resolve(lr[..., :, tile.left : tile.left + 8], noise=bc.x_T[None])
+        cols = slice(tile.left * 4, tile.left * 4 + 32)
+        np.testing.assert_allclose(out.rgb[:, cols][mask[:, cols]], alone[0].permute(1, 2, 0).numpy()[mask[:, cols]], atol=1e-6)
+
+
+def test_an_image_smaller_than_the_bc_is_padded_to_it_and_cropped_back(local_model) -> None:
+    rgb = smooth_image(5, 6)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    out = super_resolve_image(local_model, rgb, seed=0, bc=bc)
+    assert out.rgb.shape == (20, 24, 3) and out.tiles == 1
