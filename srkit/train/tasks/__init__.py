@@ -1,0 +1,33 @@
+"""Training tasks: diffusion stage 1, CCSR stage-2 decoder, autoencoder. :func:`build_task` picks one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from srkit.errors import UsageError
+from srkit.recipes import Recipe
+from srkit.train.tasks.base import Task
+
+
+def build_task(recipe: Recipe, *, stage: int, init: str | Path | None, device: torch.device, seed: int) -> Task:
+    """The task a recipe and ``--stage`` ask for."""
+    if recipe.task == "autoencoder":
+        if stage != 1 or init is not None:
+            raise UsageError("the autoencoder recipe trains in one stage from scratch: drop --stage/--init")
+        from srkit.train.tasks.autoencoder import AutoencoderTask
+
+        return AutoencoderTask(recipe, device, seed=seed)
+    if stage == 2:
+        from srkit.train.tasks.decoder import DecoderTask
+
+        return DecoderTask(recipe, device, seed=seed, init=init)
+    if stage != 1:
+        raise UsageError(f"--stage must be 1 or 2, got {stage}")
+    from srkit.train.tasks.diffusion import DiffusionTask
+
+    return DiffusionTask(recipe, device, seed=seed, init=init)
+
+
+__all__ = ["Task", "build_task"]

@@ -1,0 +1,95 @@
+"""Stage-1 training of every diffusion recipe: the recipe's objective on (x0, y) pairs.
+
+``x0`` is the HR crop and ``y`` the bicubic-upsampled LR (the same
+:func:`srkit.infer.resize.upsample_condition` inference uses), both in
+[-1, 1]; in latent mode both are encoded by the frozen autoencoder named by
+``recipe.autoencoder_weights``. The objective (eps/x0 regression, DREAM,
+CCSR non-uniform timestep learning) comes from :func:`srkit.diffusion.build.build_objective`
+and calls the network as often as its method says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from srkit.errors import UsageError
+from srkit.io.checkpoints import load_state_into
+from srkit.recipes import Recipe
+from srkit.train.data import TrainBatch
+from srkit.train.seeding import Stream, derive_seed
+from srkit.train.tasks.base import Logs, Task, freeze, prefixed, to_engine
+from srkit.train.weights import load_prefixed_weights
+
+
+def load_frozen_autoencoder(recipe: Recipe, device: torch.device) -> nn.Module:
+    """The trained autoencoder of a latent-mode recipe (``recipe.autoencoder_weights``), frozen on ``device``."""
+    from srkit.nets.build import build_network
+
+    if not recipe.autoencoder_weights:
+        raise UsageError(f"recipe '{recipe.name}' runs in latent space: set autoencoder_weights to a checkpoint "
+                         f"trained with `srkit train --recipe autoencoder`")
+    autoencoder = build_network(recipe.autoencoder)
+    weights = load_prefixed_weights(recipe.autoencoder_weights, "autoencoder", section="autoencoder",
+                                    expected=recipe.to_dict()["autoencoder"], flag="autoencoder_weights")
+    load_state_into(autoencoder, weights, source=recipe.autoencoder_weights)
+    return freeze(autoencoder.to(device))
+
+
+class DiffusionTask(Task):
+    """Train the denoiser ``net`` with the recipe's objective (from scratch or from ``--init`` weights)."""
+
+    label = "diffusion"
+
+    def __init__(self, recipe: Recipe, device: torch.device, *, seed: int, init: str | Path | None = None) -> None:
+        from srkit.diffusion.build import build_objective, build_process
+        from srkit.nets.build import build_network
+
+        super().__init__(recipe, device)
+        net = build_network(recipe.network, seed=derive_seed(seed, Stream.INIT))
+        if init is not None:
+            weights = load_prefixed_weights(init, "net", section="network", expected=recipe.to_dict()["network"], flag="--init")
+            load_state_into(net, weights, source=init)
+        self.net = net.to(device).train()
+        self.process = build_process(recipe.process)
+        self.objective = build_objective(recipe.objective, self.process)
+        self.autoencoder = load_frozen_autoencoder(recipe, device) if recipe.mode == "latent" else None
+        self.trainables = {"net": self.net}
+
+    def learning_rates(self) -> dict[str, float]:
+        return {"net": self.recipe.train.lr}
+
+    def total_steps(self) -> int:
+        return self.recipe.train.steps
+
+    @torch.no_grad()
+    def state_pair(self, lr: Tensor, hr: Tensor) -> tuple[Tensor, Tensor]:
+        """``(x0, y)`` in the sampler's state space: pixels in [-1, 1], or their latents."""
+        from srkit.infer.resize import upsample_condition
+
+        x0, y = to_engine(hr), to_engine(upsample_condition(lr, self.recipe.scale))
+        if self.autoencoder is not None:
+            x0, y = self.autoencoder.encode(x0), self.autoencoder.encode(y)
+        return x0, y
+
+    def loss(self, batch: TrainBatch, step: int, generator: torch.Generator) -> tuple[Tensor, Logs]:
+        assert batch.lr is not None, "diffusion training needs LR inputs"
+        x0, y = self.state_pair(batch.lr, batch.hr)
+        loss, parts = self.objective(self.runner("net"), self.process, x0, y, generator)
+        return loss, {"loss": loss.detach(), **{name: value.detach() for name, value in parts.items() if name != "loss"}}
+
+    def checkpoint_tensors(self, averaged: Mapping[str, nn.Module], reference: TrainBatch) -> dict[str, Tensor]:
+        tensors = prefixed("net", averaged["net"])
+        if self.autoencoder is not None:
+            tensors.update(prefixed("autoencoder", self.autoencoder))
+        return tensors
+
+    def validation_output(self, averaged: Mapping[str, nn.Module], lr: Tensor, hr: Tensor,
+                          generator: torch.Generator) -> Tensor:
+        from srkit.infer.model import model_from_modules
+
+        model = model_from_modules(self.recipe, averaged["net"], self.autoencoder)
+        return model.super_resolve(lr, generator=generator)[0]
