@@ -149,7 +149,7 @@ class Stage2Config:
     steps: int = 5000
     lr: float = 5e-5
     adv_weight: float = 0.1
-    gan_loss: Literal["hinge", "non_saturating"] = "hinge"
+    gan_loss: Literal["hinge", "nonsaturating"] = "hinge"
     rec_loss: Literal["l1", "l2"] = "l1"
 
     def __post_init__(self) -> None:

@@ -141,3 +141,27 @@ def test_resshift_eta_1_rule_reaches_the_process() -> None:
     import numpy as np
 
     assert not np.allclose(build_process(official.process).etas, build_process(paper.process).etas)
+
+
+BUILTIN = ["sr3", "sr3-dream", "resshift", "dossr", "ccsr"]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_builtin_recipes_share_one_cpu_sized_network(name: str) -> None:
+    recipe = load_recipe(f"builtin/{name}")
+    assert recipe.name == name
+    assert recipe.network == load_recipe("builtin/sr3").network
+    assert recipe.process.kind == load_recipe(name).process.kind
+    assert recipe.objective == load_recipe(name).objective
+
+
+def test_builtin_sr3_and_sr3_dream_differ_only_in_dream() -> None:
+    sr3, dream = load_recipe("builtin/sr3").to_dict(), load_recipe("builtin/sr3-dream").to_dict()
+    assert {k for k in sr3 if sr3[k] != dream[k]} == {"name", "description", "objective"}
+
+
+def test_builtin_priors_match_the_fine_tuned_schedules() -> None:
+    sr3 = load_recipe("builtin/sr3").process
+    for name in ("dossr", "ccsr"):
+        other = load_recipe(f"builtin/{name}").process
+        assert (other.T, other.beta_schedule, other.beta_start, other.beta_end) == (sr3.T, sr3.beta_schedule, sr3.beta_start, sr3.beta_end)

@@ -22,7 +22,7 @@ def command(
 
     out = Output(json_mode=json_out)
     if name is None:
-        rows = [recipe_summary(load_recipe(n)) for n in list_recipes()]
+        rows = [{**recipe_summary(load_recipe(n)), "name": n} for n in list_recipes()]
 
         def render(console) -> None:
             from rich.table import Table

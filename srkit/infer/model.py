@@ -312,15 +312,19 @@ def load_model(
 ) -> SRModel:
     """Load an srkit model checkpoint onto ``device``.
 
-    ``weights=None`` uses the built-in checkpoint of ``recipe.name``. Without
-    ``recipe``, the recipe stored in the checkpoint is used (so ``--weights FILE``
-    alone works); with one, its network must equal the stored one.
+    ``weights=None`` uses the built-in checkpoint of ``recipe.name`` together with
+    the recipe stored in it (built-in models are CPU-sized variants of the method's
+    recipe, ``recipes/builtin/``). Without ``recipe``, the recipe stored in the
+    checkpoint is used (so ``--weights FILE`` alone works); with one, its network
+    must equal the stored one.
     """
     from srkit.io.checkpoints import load_checkpoint
 
     device = torch.device(device)
     check_precision(precision, device)
     path = resolve_weights_path(weights, recipe)
+    if weights is None:
+        recipe = None
     tensors, meta = load_checkpoint(path)
     if meta.kind and meta.kind != MODEL_KIND:
         raise WeightsError(f"{path} is a '{meta.kind}' checkpoint, not an srkit model ({MODEL_KIND}); pass a model file from `srkit train`")

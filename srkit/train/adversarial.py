@@ -18,11 +18,6 @@ from torch import Tensor, nn
 from srkit.nets.losses import adaptive_adversarial_weight, discriminator_loss, generator_loss
 
 
-def gan_loss_kind(name: str) -> str:
-    """Recipe spelling (``hinge``, ``non_saturating``) -> :mod:`srkit.nets.losses` spelling."""
-    return "nonsaturating" if name in ("non_saturating", "nonsaturating") else name
-
-
 def adversarial_losses(
     fake: Tensor,
     real: Tensor,
@@ -39,7 +34,6 @@ def adversarial_losses(
     ``discriminator`` is the raw module (its parameters are frozen for the
     generator term); ``runner`` is what to call (the module or its DDP wrapper).
     """
-    kind = gan_loss_kind(kind)
     discriminator.requires_grad_(False)
     try:
         g_adv = generator_loss(kind, runner(fake))
