@@ -16,22 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from srkit.io.atomic import atomic_path
+from srkit.jsonable import json_safe
 
 UNAVAILABLE = "unavailable"
 Cell = Any
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready data: tuples to lists, paths to strings, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def csv_cell(value: Cell) -> str:
@@ -74,7 +62,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]])
 
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` as indented JSON atomically."""
-    return write_text(path, json.dumps(plain(payload), indent=2, allow_nan=False) + "\n")
+    return write_text(path, json.dumps(json_safe(payload, inf_as_null=True), indent=2, allow_nan=False) + "\n")
 
 
 def _is_numeric_column(cells: Sequence[Cell]) -> bool:

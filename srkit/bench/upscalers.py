@@ -75,24 +75,14 @@ class ModelUpscaler:
     def device(self) -> torch.device:
         return self.model.device
 
-    def _tile_size(self, out_height: int, out_width: int) -> int | None:
-        """``tile`` in output pixels; ``"auto"`` asks srkit.infer.memory what fits on the model's device."""
-        if self.tile != "auto":
-            return self.tile  # type: ignore[return-value]
-        from srkit.infer.memory import auto_tile_size, free_memory_bytes
-
-        device = self.model.device
-        return auto_tile_size(
-            self.model.recipe, out_height, out_width, batch=1, precision=self.model.precision,
-            free_bytes=free_memory_bytes(device), on_cpu=device.type == "cpu",
-        )
-
     def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
         """Super-resolve one LR image with the per-image ``seed`` (already derived from the image's name)."""
         from srkit.infer.pipeline import Tiling, super_resolve_image
+        from srkit.infer.upscale import tile_for
 
         height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
-        tiling = Tiling(None if bc is not None else self._tile_size(height, width), self.overlap)
+        tile_size = None if bc is not None else tile_for(self.tile, self.model, height, width, batch=1)
+        tiling = Tiling(tile_size, self.overlap)
         result = super_resolve_image(self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc)
         return to_tensor(result.rgb), int(result.nfe)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
 
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
@@ -25,7 +25,7 @@ TERMINAL_HIDDEN = frozenset({"params (parts)", "model id", "images", "runs"})
 
 @handle_errors
 def command(
-    data: Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")],
+    data: EvalDataOpt,
     methods: Annotated[Optional[List[str]], typer.Option("--methods", help="Rows as METHOD[:STEPS[:SAMPLER[:ORDER]]], e.g. dossr:5 sr3:20:dpm-solver:2; repeat, or list them after --methods. Default: dossr:5 resshift:15 ccsr:15 sr3:100.")] = None,
     more_methods: Annotated[Optional[List[str]], typer.Argument(metavar="METHOD", help="More rows, as in --methods (so `--methods dossr:5 resshift:15` works unquoted).", show_default=False)] = None,
     weights: Annotated[Optional[List[str]], typer.Option("--weights", "-w", help="METHOD=FILE: the checkpoint of a method (repeat per method); default: its built-in model.")] = None,
@@ -33,12 +33,12 @@ def command(
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: each method's own training preset).")] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma list: psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,musiq,clipiqa,maniqa,topiq,topiq_fr,consistency.")] = "psnr,ssim,lpips,consistency",
     runs: Annotated[int, typer.Option("--runs", min=1, help="Runs per image with seeds seed..seed+runs-1 (metrics averaged).")] = 1,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
-    lr_seed: Annotated[int, typer.Option("--lr-seed", help="Seed of the degradation that makes the LR inputs (independent of --seed).")] = 0,
-    weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights.")] = None,
-    crop_border: Annotated[Optional[int], typer.Option("--crop-border", min=0, help="Pixels cropped at each border for PSNR/SSIM (default: the scale).")] = None,
-    tile: Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")] = "auto",
-    precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")] = "fp32",
+    limit: EvalLimitOpt = None,
+    lr_seed: EvalLrSeedOpt = 0,
+    weights_dir: EvalWeightsDirOpt = None,
+    crop_border: EvalCropBorderOpt = None,
+    tile: EvalTileOpt = "auto",
+    precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
     save_images: Annotated[bool, typer.Option("--save-images", help="Also save every SR output (run 0) and the LR inputs under --out/images.")] = False,
     device: DeviceOpt = "auto",
@@ -59,19 +59,12 @@ def command(
         raise UsageError("--methods needs at least one method besides bicubic (bicubic is always a row)")
     if save_images and out is None:
         raise UsageError("--save-images needs --out")
-    from srkit.bench import BenchRow, open_dataset, run_bench
-    from srkit.bench.dataset import check_lr_options
-    from srkit.cli.common import resolve_device
-    from srkit.infer.loading import precision_warning
-    from srkit.infer.upscale import parse_tile
+    from srkit.bench import BenchRow, run_bench
 
-    tile_spec = parse_tile(tile)
-    check_lr_options(paired_lr, preset)
-    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed)
-    device_name = resolve_device(device)
-    warning = precision_warning(precision, device_name)
-    if warning:
-        output.info(warning)
+    dataset, tile_spec, device_name = open_evaluation(
+        output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
+        precision=precision,
+    )
     rows = [BenchRow(spec.label, model, sampler, preset) for spec, model, sampler in load_rows(specs, checkpoints, device_name, precision)]
     with BenchProgress(output) as progress:
         result = run_bench(
@@ -127,21 +120,12 @@ def load_rows(
     return [(spec, models[spec.method], sampler_for(spec, models[spec.method].recipe.sampler)) for spec in specs]
 
 
-class BenchProgress:
+class BenchProgress(EventBars):
     """One rich progress bar per row, fed by run_bench's events."""
 
     def __init__(self, output: Output) -> None:
-        self.output = output
-        self.bar: Any = None
+        super().__init__(output)
         self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> "BenchProgress":
-        self.bar = self.output.progress()
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
 
     def __call__(self, kind: str, info: dict) -> None:
         if kind == "row_start":

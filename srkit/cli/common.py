@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from typing_extensions import Annotated
+from typing_extensions import Annotated, Self
 
+from srkit.devices import resolve_device
 from srkit.errors import SrkitError
+from srkit.jsonable import json_safe
+
+if TYPE_CHECKING:
+    from srkit.bench.dataset import BenchDataset
+    from srkit.infer.upscale import TileSpec
 
 DeviceOpt = Annotated[
     str, typer.Option("--device", help="Where to run: auto (CUDA if present, else MPS, else CPU), cpu, cuda, cuda:N or mps.")
@@ -31,6 +37,20 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback
 RecipeOpt = Annotated[
     Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")
 ]
+
+
+# Options shared by `srkit bench` and `srkit stability` (same data, same help).
+EvalDataOpt = Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")]
+EvalLimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")]
+EvalLrSeedOpt = Annotated[
+    int, typer.Option("--lr-seed", help="Seed of the degradation that makes the LR inputs (independent of --seed).")
+]
+EvalWeightsDirOpt = Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights.")]
+EvalCropBorderOpt = Annotated[
+    Optional[int], typer.Option("--crop-border", min=0, help="Pixels cropped at each border for PSNR/SSIM (default: the scale).")
+]
+EvalTileOpt = Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")]
+EvalPrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")]
 
 
 @dataclass
@@ -82,23 +102,23 @@ class Output:
             render(self.out)
 
 
-def json_safe(value: Any) -> Any:
-    """Make a payload JSON-serialisable (paths to str, NaN/inf to null/strings, tuples to lists)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if hasattr(value, "item") and callable(value.item):
-        return json_safe(value.item())
-    return str(value)
+class EventBars:
+    """A rich progress display on ``output`` for a library's progress events, shown while in a ``with`` block.
+
+    Subclasses add tasks to ``self.bar`` in ``__call__(kind, info)``.
+    """
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.bar: Any = None
+
+    def __enter__(self) -> Self:
+        self.bar = self.output.progress()
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
 
 
 def fail(message: str, code: int, debug: bool = False) -> None:
@@ -136,36 +156,30 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def open_evaluation(
+    output: Output, data: Path, *, paired_lr: Path | None, preset: str | None, limit: int | None, lr_seed: int,
+    tile: str, device: str, precision: str,
+) -> "tuple[BenchDataset, TileSpec, str]":
+    """The common start of ``srkit bench`` and ``srkit stability``: ``(dataset, tile spec, device name)``.
+
+    Checks ``--tile`` and the LR options, opens the dataset, resolves ``--device``
+    and prints the precision warning for that device, if any (imports torch).
+    """
+    from srkit.bench import open_dataset
+    from srkit.bench.dataset import check_lr_options
+    from srkit.infer.loading import precision_warning
+    from srkit.infer.upscale import parse_tile
+
+    tile_spec = parse_tile(tile)
+    check_lr_options(paired_lr, preset)
+    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed)
+    device_name = resolve_device(device)
+    warning = precision_warning(precision, device_name)
+    if warning:
+        output.info(warning)
+    return dataset, tile_spec, device_name
+
+
 def not_ready(feature: str) -> None:
     """Refuse cleanly for a part of srkit that is not built yet."""
     fail(f"{feature} is not available in this version of srkit yet", 1)
-
-
-def resolve_device(name: str) -> str:
-    """'auto' -> the best available device; validates explicit names (imports torch)."""
-    from srkit.errors import UsageError
-
-    import torch
-
-    name = name.strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
-        if ":" in name:
-            index = name.split(":", 1)[1]
-            if not index.isdigit() or int(index) >= torch.cuda.device_count():
-                raise UsageError(f"--device {name}: no such CUDA device (found {torch.cuda.device_count()})")
-        return name
-    if name == "mps":
-        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
-            raise UsageError("--device mps: MPS is not available on this machine (use --device cpu)")
-        return "mps"
-    raise UsageError(f"--device must be auto, cpu, cuda, cuda:N or mps, got '{name}'")

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
@@ -19,7 +19,7 @@ DEFAULT_METHOD = "ccsr"
 
 @handle_errors
 def command(
-    data: Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")],
+    data: EvalDataOpt,
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name (see `srkit recipes`); default: the checkpoint's recipe with --weights, else ccsr.")] = None,
     recipe: RecipeOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint; default: the method's built-in model.")] = None,
@@ -32,12 +32,12 @@ def command(
     paired_lr: Annotated[Optional[Path], typer.Option("--paired-lr", help="LR folder matching --data by file name.")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: the method's training preset).")] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma list of metrics (see `srkit bench --help`); psnr is always included.")] = "psnr,ssim,lpips",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
-    lr_seed: Annotated[int, typer.Option("--lr-seed", help="Seed of the degradation that makes the LR inputs (independent of --seed).")] = 0,
-    weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights.")] = None,
-    crop_border: Annotated[Optional[int], typer.Option("--crop-border", min=0, help="Pixels cropped at each border for PSNR/SSIM (default: the scale).")] = None,
-    tile: Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")] = "auto",
-    precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")] = "fp32",
+    limit: EvalLimitOpt = None,
+    lr_seed: EvalLrSeedOpt = 0,
+    weights_dir: EvalWeightsDirOpt = None,
+    crop_border: EvalCropBorderOpt = None,
+    tile: EvalTileOpt = "auto",
+    precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for per-image CSVs, summary JSON/CSV and best/worst images.")] = None,
     save_best_worst: Annotated[bool, typer.Option("--save-best-worst", help="Save each image's best and worst run (by PSNR) side by side.")] = False,
     device: DeviceOpt = "auto",
@@ -53,20 +53,14 @@ def command(
     metric_names = parse_metrics(metrics)
     if save_best_worst and out is None:
         raise UsageError("--save-best-worst needs --out")
-    from srkit.bench import open_dataset, run_stability
-    from srkit.bench.dataset import check_lr_options
-    from srkit.cli.common import resolve_device
-    from srkit.infer.loading import open_model, precision_warning
+    from srkit.bench import run_stability
+    from srkit.infer.loading import open_model
     from srkit.infer.sampler_options import sampler_config
-    from srkit.infer.upscale import parse_tile
 
-    tile_spec = parse_tile(tile)
-    check_lr_options(paired_lr, preset)
-    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed)
-    device_name = resolve_device(device)
-    warning = precision_warning(precision, device_name)
-    if warning:
-        output.info(warning)
+    dataset, tile_spec, device_name = open_evaluation(
+        output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
+        precision=precision,
+    )
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
     sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta)
     with StabilityProgress(output) as progress:
@@ -80,22 +74,13 @@ def command(
     output.result(result.to_dict(), lambda console: render_stability(console, result))
 
 
-class StabilityProgress:
+class StabilityProgress(EventBars):
     """A rich bar over images and one over the runs of the current image."""
 
     def __init__(self, output: Output) -> None:
-        self.output = output
-        self.bar: Any = None
+        super().__init__(output)
         self.images: Any = None
         self.runs: Any = None
-
-    def __enter__(self) -> "StabilityProgress":
-        self.bar = self.output.progress()
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
 
     def __call__(self, kind: str, info: dict) -> None:
         if kind == "image_start":

@@ -32,6 +32,7 @@ from srkit.degrade.params import DegradationParams
 from srkit.degrade.pipeline import apply
 from srkit.degrade.preset import DegradationPreset, load_preset
 from srkit.degrade.sampling import pair_rng, sample_params
+from srkit.devices import resolve_device
 from srkit.errors import InputError, UsageError
 from srkit.io.discovery import InputItem, find_images
 from srkit.io.images import read_image, write_image
@@ -61,16 +62,6 @@ class _Settings:
     device: torch.device
     jpeg_backend: JpegBackend
     out_dir: Path
-
-
-def _resolve_device(name: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA if present else CPU; anything else as torch understands it."""
-    if str(name) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but CUDA is not available; use --device cpu")
-    return device
 
 
 def _output_names(pair: str, write_lr_up: bool) -> tuple[str, str, str | None]:
@@ -272,7 +263,7 @@ def degrade_folder(
         _check_new_run(scale, crop, pairs_per_image)
         jobs = _plan_jobs(items, pairs_per_image)
     settings = _Settings(
-        load_preset(preset), scale, seed, crop, write_lr_up, _resolve_device(device), jpeg_backend, out
+        load_preset(preset), scale, seed, crop, write_lr_up, torch.device(resolve_device(str(device))), jpeg_backend, out
     )
     manifest = out / MANIFEST_NAME
     out.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,8 @@ def preflight(jobs: Sequence[Job]) -> None:
         read_image(job.item.path)
 
 
-def _tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int) -> int | None:
+def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int) -> int | None:
+    """Tile size in output pixels for an ``out_h x out_w`` output: ``tile`` itself, or for ``"auto"`` what fits on the model's device."""
     if tile != "auto":
         return tile  # type: ignore[return-value]
     device = model.device
@@ -198,7 +199,7 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
         return {**entry, "status": "skipped"}
     image = read_image(job.item.path)
     out_h, out_w = round(image.height * settings.scale), round(image.width * settings.scale)
-    tile_size = _tile_for(settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch)
+    tile_size = tile_for(settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch)
     notify("image_start", {"name": name, "size": (image.width, image.height)})
     started = time.perf_counter()
     result = super_resolve_image(

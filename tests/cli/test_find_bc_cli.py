@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from cli_helpers import assert_one_line_error, run
 
-from srkit.cli.app import main
 from srkit.io.images import read_image, write_image
 
-_spec = importlib.util.spec_from_file_location("tiny_model", Path(__file__).parents[1] / "infer" / "tiny_model.py")
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)  # type: ignore[union-attr]
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return tiny.save_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture()
@@ -40,20 +24,6 @@ def ref_dir(tmp_path: Path) -> Path:
         write_image(tmp_path / "refs" / "hr" / f"{name}.png", hr)
         write_image(tmp_path / "refs" / "lr" / f"{name}.png", hr[::4, ::4])
     return tmp_path / "refs"
-
-
-def run(capsys, *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, expected_code: int, fragment: str) -> None:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == expected_code, err
-    assert len(lines) == 1 and lines[0].startswith("srkit: error:") and fragment in lines[0], err
-    assert "Traceback" not in err
 
 
 def search_args(weights: Path, ref_dir: Path, out: Path, *extra: object, metric: str = "mse") -> list[object]:

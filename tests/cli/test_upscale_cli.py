@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,27 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from cli_helpers import assert_one_line_error, run
 
-from srkit.cli.app import main
 from srkit.io.images import read_image, write_image
 
-_spec = importlib.util.spec_from_file_location("tiny_model", Path(__file__).parents[1] / "infer" / "tiny_model.py")
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)  # type: ignore[union-attr]
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return tiny.save_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture()
@@ -40,22 +23,6 @@ def images(tmp_path: Path) -> Path:
     write_image(tmp_path / "in" / "a.png", (rng.random((8, 10, 3)) * 255).astype(np.uint8))
     write_image(tmp_path / "in" / "sub" / "b.png", (rng.random((6, 6, 4)) * 65535).astype(np.uint16))
     return tmp_path / "in"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``srkit ARGS`` in process: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, expected_code: int, fragment: str) -> None:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == expected_code, err
-    assert len(lines) == 1, err
-    assert lines[0].startswith("srkit: error:") and fragment in lines[0], lines[0]
-    assert "Traceback" not in err
 
 
 def test_upscale_writes_outputs_and_prints_only_json(capsys, tmp_path: Path, images: Path, weights: Path) -> None:

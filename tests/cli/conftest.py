@@ -1,0 +1,29 @@
+"""Fixtures of the in-process CLI tests: the tiny checkpoint and single-threaded torch."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+_spec = importlib.util.spec_from_file_location("tiny_model", Path(__file__).parents[1] / "infer" / "tiny_model.py")
+tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny)  # type: ignore[union-attr]
+
+
+@pytest.fixture()
+def single_thread() -> Iterator[None]:
+    """One torch thread during the test (outputs do not depend on the machine's core count)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny trained-format checkpoint, written once per test module."""
+    return tiny.save_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
