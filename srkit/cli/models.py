@@ -21,10 +21,11 @@ def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
             console.print("no built-in models are shipped in this version of srkit (use --weights FILE)")
             return
         table = Table(title="built-in models")
-        for column in ("method", "model_id", "params", "steps", "file"):
+        columns = ("method", "model_id", "params", "steps", "bc")
+        for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(str(row.get(c, "")) for c in ("method", "model_id", "params", "steps", "file")))
+            table.add_row(*(str(row.get(c, "")) for c in columns))
         console.print(table)
 
     out.result({"models": rows}, render)

@@ -83,9 +83,9 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
     """``--bc`` value -> file: a path, or ``builtin`` = the BC shipped with the method's built-in weights."""
     if str(value) != "builtin":
         return Path(value)
-    from srkit.weights.builtin import WEIGHTS_DIR
+    from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR
 
-    path = WEIGHTS_DIR / f"{method}.bc.safetensors"
+    path = WEIGHTS_DIR / f"{method}{BC_SUFFIX}"
     if not path.is_file():
         raise UsageError(f"--bc builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
     return path

@@ -9,6 +9,7 @@ from typing import Any
 from srkit.errors import WeightsError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
+BC_SUFFIX = ".bc.safetensors"  # a shipped optimal boundary condition, next to its model
 
 
 def builtin_weights_path(method: str) -> Path:
@@ -26,6 +27,8 @@ def list_builtin_models() -> list[dict[str, Any]]:
     """One row per shipped checkpoint, read from its safetensors metadata (no tensors loaded)."""
     rows = []
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        if path.name.endswith(BC_SUFFIX):
+            continue
         meta = _read_metadata(path)
         rows.append(
             {
@@ -35,6 +38,7 @@ def list_builtin_models() -> list[dict[str, Any]]:
                 "params": meta.get("params", ""),
                 "steps": meta.get("step", ""),
                 "recipe": meta.get("recipe_name", ""),
+                "bc": (WEIGHTS_DIR / f"{path.stem}{BC_SUFFIX}").is_file(),
             }
         )
     return rows

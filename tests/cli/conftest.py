@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-_spec = importlib.util.spec_from_file_location("tiny_model", Path(__file__).parents[1] / "infer" / "tiny_model.py")
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)  # type: ignore[union-attr]
+from tests.infer import tiny_model as tiny
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import assert_one_line_error, run
+from tests.cli.cli_helpers import assert_one_line_error, run
 
 from srkit.io.images import read_image, write_image
 

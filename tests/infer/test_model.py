@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_model import (
+from tests.infer.tiny_model import (
     randomise_zero_layers,
     save_tiny_checkpoint,
     tiny_model,

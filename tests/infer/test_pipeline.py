@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_model import tiny_recipe
+from tests.infer.tiny_model import tiny_recipe
 from torch import nn
 
 from srkit.infer.bc import BoundaryCondition

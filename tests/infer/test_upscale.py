@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_model import tiny_model
+from tests.infer.tiny_model import tiny_model
 
 from srkit.errors import InputError, UsageError
 from srkit.infer.bc import BoundaryCondition

@@ -1,0 +1,74 @@
+"""Built-in models: every shipped checkpoint loads with its metadata and upscales; shipping a run works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srkit.infer.model import MODEL_KIND, load_model
+from srkit.io.checkpoints import load_checkpoint
+from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR, list_builtin_models
+from srkit.weights.ship import ship
+from tests.infer.tiny_model import save_tiny_checkpoint
+
+SHIPPED = sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors") if not p.name.endswith(BC_SUFFIX))
+BUDGET_BYTES = 30_000_000
+
+
+def test_builtin_checkpoints_fit_the_size_budget() -> None:
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors"))
+    assert total <= BUDGET_BYTES
+
+
+def test_models_lists_exactly_the_shipped_checkpoints() -> None:
+    assert [row["method"] for row in list_builtin_models()] == SHIPPED
+
+
+@pytest.mark.parametrize("method", SHIPPED)
+def test_builtin_checkpoint_metadata_and_one_tiny_upscale(method: str) -> None:
+    tensors, meta = load_checkpoint(WEIGHTS_DIR / f"{method}.safetensors")
+    assert meta.kind == MODEL_KIND and meta.recipe["name"] == method and meta.step > 0
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    assert (WEIGHTS_DIR / f"{method}.md").is_file()
+    model = load_model(None, recipe=_recipe(method))
+    assert model.model_id == meta.model_id
+    lr = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    sr, nfe = model.super_resolve(lr, generator=torch.Generator().manual_seed(0))
+    assert sr.shape == (1, 3, 32, 32) and nfe >= 1
+    assert torch.isfinite(sr).all() and 0.0 <= float(sr.min()) and float(sr.max()) <= 1.0
+
+
+def _recipe(method: str):
+    from srkit.recipes import load_recipe
+
+    return load_recipe(method)
+
+
+def test_ship_writes_fp16_weights_that_load_and_a_model_card(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    save_tiny_checkpoint(run / "final.safetensors")
+    (run / "log.jsonl").write_text(
+        "\n".join(json.dumps(row) for row in [{"step": 10, "loss": 1.0, "it_s": 2.0}, {"step": 10, "val_psnr": 21.5, "val_ssim": 0.6}])
+    )
+    target = ship(run, "tiny", device_name="test CPU", out_dir=tmp_path)
+    tensors, meta = load_checkpoint(target)
+    assert all(t.dtype == torch.float16 for t in tensors.values())
+    assert int(meta.extra["params"]) == sum(t.numel() for n, t in tensors.items() if n.startswith("net."))
+    card = (tmp_path / "tiny.md").read_text()
+    assert "21.50 dB" in card and "test CPU" in card and meta.model_id in card
+    model = load_model(target)
+    sr, _ = model.super_resolve(torch.rand(1, 3, 8, 8), generator=torch.Generator().manual_seed(0))
+    assert sr.shape == (1, 3, 32, 32)
+
+
+def test_models_command_json_lists_the_shipped_models() -> None:
+    result = subprocess.run([sys.executable, "-m", "srkit", "models", "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [row["method"] for row in json.loads(result.stdout)["models"]] == SHIPPED
