@@ -275,9 +275,7 @@ def builtin_recipe_dir() -> Path:
     repo_dir = Path(__file__).resolve().parent.parent / "recipes"
     if (repo_dir / "sr3.yaml").is_file():
         return repo_dir
-    from importlib import resources
-
-    return Path(str(resources.files("srkit._recipes")))
+    return Path(__file__).resolve().parent / "_recipes"  # where setup.py installs recipes/
 
 
 def list_recipes() -> list[str]:
