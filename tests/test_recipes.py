@@ -152,7 +152,10 @@ def test_builtin_recipes_share_one_cpu_sized_network(name: str) -> None:
     assert recipe.name == name
     assert recipe.network == load_recipe("builtin/sr3").network
     assert recipe.process.kind == load_recipe(name).process.kind
-    assert recipe.objective == load_recipe(name).objective
+    paper = load_recipe(name).objective
+    if name == "dossr":  # the built-in DoSSR predicts x0 (well-conditioned next to t1), see its YAML
+        paper = paper.__class__(**{**paper.__dict__, "prediction": "x0"})
+    assert recipe.objective == paper
 
 
 def test_builtin_sr3_and_sr3_dream_differ_only_in_dream() -> None:
