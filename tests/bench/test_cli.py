@@ -44,7 +44,7 @@ def test_bench_cli_takes_unquoted_method_lists_and_prints_only_json(
     "args, fragment",
     [
         (["--methods", "sr3:x"], "STEPS"),
-        (["--methods", "dossr:5"], "--weights dossr=FILE"),
+        (["--methods", "resshift-dream:5"], "--weights resshift-dream=FILE"),  # never a built-in model
         (["--methods", "sr3", "--weights", "sr3"], "METHOD=FILE"),
         (["--methods", "sr3", "--weights", "dossr=a.safetensors"], "not a method of --methods"),
         (["--methods", "sr3", "--metrics", "psnr,lpipz"], "unknown metric"),

@@ -68,8 +68,8 @@ def test_bad_options_are_one_line_errors_and_write_nothing(capsys, tmp_path: Pat
 
 
 def test_missing_builtin_weights_say_how_to_pass_them(capsys, tmp_path: Path, images: Path) -> None:
-    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--method", "dossr")
-    assert_one_line_error(code, err, 2, "no built-in weights for method 'dossr'")
+    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--method", "resshift-dream")  # never a built-in model
+    assert_one_line_error(code, err, 2, "no built-in weights for method 'resshift-dream'")
     assert "--weights" in err and not (tmp_path / "out").exists()
 
 
