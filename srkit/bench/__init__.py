@@ -10,8 +10,7 @@ Names resolve lazily so ``srkit.bench.specs`` stays importable without torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "run_bench": "benchmark",
@@ -32,7 +31,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'srkit.bench' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"srkit.bench.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_getattr('srkit.bench', _EXPORTS)

@@ -16,8 +16,7 @@ one of them is used (presets and params are torch-free).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "BlurSpec": "preset",
@@ -52,8 +51,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'srkit.degrade' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"srkit.degrade.{module}"), name)
+__getattr__ = lazy_getattr('srkit.degrade', _EXPORTS)

@@ -6,8 +6,7 @@ neither OpenCV nor torch, images need OpenCV, checkpoints need torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "Image": "images",
@@ -31,7 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'srkit.io' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"srkit.io.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_getattr('srkit.io', _EXPORTS)

@@ -12,8 +12,7 @@ Names are resolved lazily so that ``srkit.metrics.catalog`` can be used without 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srkit._lazy import lazy_getattr
 
 _EXPORTS = {
     "evaluate": "evaluation",
@@ -39,7 +38,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'srkit.metrics' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"srkit.metrics.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_getattr('srkit.metrics', _EXPORTS)

@@ -17,8 +17,7 @@ below load on first access, so recipe loading stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srkit._lazy import lazy_getattr
 
 from srkit.nets.config import (
     AutoencoderConfig,
@@ -31,18 +30,17 @@ from srkit.nets.config import (
 )
 
 _LAZY = {
-    "build_network": "srkit.nets.build",
-    "ConditionalUNet": "srkit.nets.unet",
-    "Autoencoder": "srkit.nets.autoencoder",
-    "ResidualHead": "srkit.nets.decoder_stage",
-    "LatentDecoder": "srkit.nets.decoder_stage",
-    "PatchDiscriminator": "srkit.nets.discriminator",
-    "EMA": "srkit.nets.ema",
-    "model_id": "srkit.io.checkpoints",
-    "param_count": "srkit.nets.measure",
-    "forward_flops": "srkit.nets.measure",
-        "load_weights": "srkit.nets.state",
-    "compile_if_available": "srkit.nets.compile",
+    "build_network": "build",
+    "ConditionalUNet": "unet",
+    "Autoencoder": "autoencoder",
+    "ResidualHead": "decoder_stage",
+    "LatentDecoder": "decoder_stage",
+    "PatchDiscriminator": "discriminator",
+    "EMA": "ema",
+    "param_count": "measure",
+    "forward_flops": "measure",
+    "load_weights": "state",
+    "compile_if_available": "compile",
 }
 
 __all__ = [
@@ -62,13 +60,9 @@ __all__ = [
     "compile_if_available",
     "forward_flops",
     "load_weights",
-    "model_id",
     "param_count",
     "unet_preset",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'srkit.nets' has no attribute {name!r}")
+__getattr__ = lazy_getattr("srkit.nets", _LAZY)

@@ -139,8 +139,8 @@ def test_a_4000x3000_input_upscales_with_auto_tiles_within_memory(tmp_path: Path
     """The full path (tile plan, blending buffers, 16000x12000 PNG write) with a cheap local network."""
     import resource
 
-    from test_pipeline import LocalNet
-    from tiny_model import tiny_recipe
+    from tests.infer.test_pipeline import LocalNet
+    from tests.infer.tiny_model import tiny_recipe
 
     from srkit.infer.model import model_from_modules
 
