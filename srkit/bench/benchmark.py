@@ -40,6 +40,7 @@ from srkit.bench.upscalers import (
 from srkit.errors import UsageError
 
 if TYPE_CHECKING:
+    from srkit.infer.bc import BoundaryCondition
     from srkit.infer.model import SRModel
     from srkit.recipes import SamplerConfig
 
@@ -50,12 +51,14 @@ FILES = {"csv": "bench.csv", "json": "bench.json", "markdown": "bench.md", "plot
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One row to benchmark: a loaded model, its sampler (None: the recipe's) and LR preset (None: the recipe's)."""
+    """One row to benchmark: a loaded model, its sampler (None: the recipe's), LR preset (None: the recipe's)
+    and boundary condition (None: fresh seeded noise)."""
 
     label: str
     model: "SRModel"
     sampler: "SamplerConfig | None" = None
     degradation: str | None = None
+    bc: "BoundaryCondition | None" = None
 
 
 @dataclass
@@ -115,6 +118,7 @@ class BenchResult:
     unavailable: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    centre_crop: int | None = None
 
     def header(self, pretty: bool = False) -> list[str]:
         """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
@@ -199,7 +203,7 @@ def _plan(
         for label, scale, source in _bicubic_rows(dataset, rows):
             plan.append(_RowRun(label, BicubicUpscaler(scale, device), source, _bicubic_description()))
     for row in rows:
-        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile)
+        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile, bc=row.bc)
         plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row, upscaler)))
     return plan
 
@@ -322,7 +326,7 @@ def run_bench(
                         device=metric_device(device), unavailable=unavailable)
         results.append(_run_row(run, dataset, scorer=scorer, runs=runs, seed=seed, image_dir=image_dir, notify=notify))
     result = BenchResult(results, names, device_name(device), seed, runs, len(dataset),
-                         dataset.lr_seed, dict(unavailable))
+                         dataset.lr_seed, dict(unavailable), centre_crop=dataset.centre_crop)
     if out is not None:
         write_bench_files(result, out)
     return result
@@ -346,8 +350,9 @@ def write_bench_files(result: BenchResult, out_dir: Path) -> None:
 def bench_markdown(result: BenchResult) -> str:
     """The table as GitHub markdown, with the device and run settings underneath."""
     lines = [markdown_table(result.header(pretty=True), result.table())]
+    crop = f" (centre {result.centre_crop} px crops)" if result.centre_crop else ""
     lines.append(
-        f"\n{result.images} images x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}; "
+        f"\n{result.images} images{crop} x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}; "
         f"latency = median seconds per image (warm-up excluded) on {result.device}.\n"
     )
     lines += [f"- {name}: {message}\n" for name, message in result.unavailable.items()]

@@ -14,6 +14,11 @@ Two sources:
   (any extension); the HR must be ``scale`` times the LR, give or take the
   ``scale - 1`` pixels that cropping to a multiple drops.
 
+With ``centre_crop`` (``--center-crop N``) every pair is the centred crop of at
+most N px per side (``centre_crop_box``, on the scale grid; the LR of a paired
+folder is cropped to match), degraded after cropping: a quick protocol for
+large validation sets.
+
 HR images are read from disk when needed (a validation set of 2K photos does
 not fit in memory); the much smaller LR images are cached.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +35,9 @@ from torch import Tensor
 
 from srkit.errors import InputError
 from srkit.io.discovery import InputItem
+
+if TYPE_CHECKING:
+    from srkit.degrade.crops import CropBox
 
 PAIRED = "paired"
 
@@ -67,6 +76,7 @@ class BenchDataset:
     items: list[InputItem]
     lr_items: dict[str, InputItem] | None = None  # key: relative path without extension
     lr_seed: int = 0
+    centre_crop: int | None = None
     _lr_cache: dict[tuple[str, int, str], Tensor] = field(default_factory=dict, repr=False)
     _presets: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -91,7 +101,6 @@ class BenchDataset:
 
     def pair(self, index: int, *, scale: int, degradation: str | None) -> Pair:
         """Image ``index`` as an HR/LR pair at ``scale``, the LR made by ``degradation`` (or read, when paired)."""
-        from srkit.degrade.crops import crop_to_multiple
         from srkit.io.images import read_image
 
         item = self.items[index]
@@ -99,12 +108,20 @@ class BenchDataset:
         rgb = read_image(item.path).rgb
         if self.paired:
             return self._paired(item, rgb, scale)
-        box = crop_to_multiple(rgb.shape[0], rgb.shape[1], scale)
-        hr = to_tensor(rgb[: box.height, : box.width])
+        box = self._box(rgb.shape[0], rgb.shape[1], scale)
+        hr = to_tensor(rgb[box.top : box.top + box.height, box.left : box.left + box.width])
         key = (name, scale, self.source(degradation))
         if key not in self._lr_cache:
             self._lr_cache[key] = self._degrade(name, hr, scale, self.source(degradation))
         return Pair(name, hr, self._lr_cache[key])
+
+    def _box(self, height: int, width: int, scale: int) -> "CropBox":
+        """The HR region evaluated: the top-left multiple of ``scale``, or the centre crop."""
+        from srkit.degrade.crops import centre_crop_box, crop_to_multiple
+
+        if self.centre_crop is None:
+            return crop_to_multiple(height, width, scale)
+        return centre_crop_box(height, width, self.centre_crop, scale)
 
     def _degrade(self, name: str, hr: Tensor, scale: int, preset_name: str) -> Tensor:
         """LR of one HR image from the preset's values drawn by ``pair_rng(lr_seed, "bench", name)``."""
@@ -132,7 +149,10 @@ class BenchDataset:
                 f"{item.path} is {rgb.shape[1]}x{rgb.shape[0]}, not {scale}x its LR {lr_item.path} "
                 f"({lr.shape[-1]}x{lr.shape[-2]})"
             )
-        return Pair(name, to_tensor(rgb[:h, :w]), lr)
+        box = self._box(h, w, scale)
+        hr = to_tensor(rgb[box.top : box.top + box.height, box.left : box.left + box.width])
+        top, left = box.top // scale, box.left // scale
+        return Pair(name, hr, lr[..., top : top + box.height // scale, left : left + box.width // scale])
 
 
 def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
@@ -148,19 +168,22 @@ def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
 
 
 def open_dataset(
-    data: str | Path, *, paired_lr: str | Path | None = None, limit: int | None = None, lr_seed: int = 0
+    data: str | Path, *, paired_lr: str | Path | None = None, limit: int | None = None, lr_seed: int = 0,
+    centre_crop: int | None = None,
 ) -> BenchDataset:
-    """The HR images under ``data`` (first ``limit`` in sorted order), paired with ``paired_lr`` if given."""
+    """The HR images under ``data`` (first ``limit`` in sorted order), paired with ``paired_lr`` if given,
+    each cut to its centre ``centre_crop`` px if given."""
     from srkit.io.discovery import find_images
 
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be >= 1, got {limit}")
     items = find_images(data)[:limit]
     if paired_lr is None:
-        return BenchDataset(items, lr_seed=lr_seed)
+        return BenchDataset(items, lr_seed=lr_seed, centre_crop=centre_crop)
     lr_by_key = {_key(item.relative): item for item in find_images(paired_lr)}
     missing = [item.relative.as_posix() for item in items if _key(item.relative) not in lr_by_key]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise InputError(f"--paired-lr {paired_lr} has no LR image for {missing[0]}{more} (files match by relative path)")
-    return BenchDataset(items, lr_items={_key(item.relative): lr_by_key[_key(item.relative)] for item in items}, lr_seed=lr_seed)
+    return BenchDataset(items, lr_items={_key(item.relative): lr_by_key[_key(item.relative)] for item in items}, lr_seed=lr_seed,
+                        centre_crop=centre_crop)

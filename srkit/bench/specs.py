@@ -1,7 +1,8 @@
 """``--methods`` rows: ``METHOD[:STEPS[:SAMPLER[:ORDER]]]`` -> :class:`MethodSpec` -> a :class:`SamplerConfig`.
 
 Examples: ``dossr:5`` (DoSSR's own DoS-SDE sampler, 5 steps), ``sr3:50:ddim``,
-``sr3:20:dpm-solver:2``, ``resshift`` (the recipe's sampler and steps). Sampler
+``sr3:20:dpm-solver:2``, ``resshift`` (the recipe's sampler and steps), ``sr3+bc``
+(a deterministic sampler started from the method's built-in optimal boundary condition). Sampler
 names are spelled as on the command line (``dpm-solver``, ``dos-sde``); the
 method is a built-in recipe name. Torch-free: the CLI validates rows before it
 loads any model.
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from srkit.errors import UsageError
 from srkit.recipes import SamplerConfig
 
-SPEC_FORMAT = "METHOD[:STEPS[:SAMPLER[:ORDER]]], e.g. dossr:5 or sr3:20:dpm-solver:2"
+SPEC_FORMAT = "METHOD[:STEPS[:SAMPLER[:ORDER]]][+bc], e.g. dossr:5, sr3:20:dpm-solver:2 or sr3+bc"
+BC_SUFFIX = "+bc"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class MethodSpec:
     sampler: str | None = None
     order: int | None = None
     text: str = ""
+    bc: bool = False  # start from the built-in boundary condition
 
     @property
     def label(self) -> str:
@@ -41,11 +44,12 @@ def _positive_int(value: str, what: str, text: str) -> int:
 
 
 def parse_method_spec(text: str) -> MethodSpec:
-    """Parse one ``METHOD[:STEPS[:SAMPLER[:ORDER]]]``; a one-line UsageError for anything else."""
+    """Parse one ``METHOD[:STEPS[:SAMPLER[:ORDER]]][+bc]``; a one-line UsageError for anything else."""
     from srkit.infer.sampler_options import sampler_kind
 
     text = text.strip()
-    parts = text.split(":")
+    bc = text.endswith(BC_SUFFIX)
+    parts = text.removesuffix(BC_SUFFIX).split(":")
     if not text or len(parts) > 4 or not parts[0] or any(not p for p in parts[1:]):
         raise UsageError(f"--methods '{text}' is not a row spec: use {SPEC_FORMAT}")
     steps = _positive_int(parts[1], "STEPS", text) if len(parts) > 1 else None
@@ -53,7 +57,7 @@ def parse_method_spec(text: str) -> MethodSpec:
     order = _positive_int(parts[3], "ORDER", text) if len(parts) > 3 else None
     if order is not None and order > 3:
         raise UsageError(f"--methods '{text}': ORDER must be 1, 2 or 3, got {order}")
-    return MethodSpec(method=parts[0], steps=steps, sampler=sampler, order=order, text=text)
+    return MethodSpec(method=parts[0], steps=steps, sampler=sampler, order=order, text=text, bc=bc)
 
 
 def parse_method_specs(values: list[str] | tuple[str, ...]) -> list[MethodSpec]:

@@ -85,6 +85,7 @@ class StabilityResult:
     per_image: list[ImageStability]
     unavailable: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    centre_crop: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -273,6 +274,7 @@ def run_stability(
         l_std=float(np.mean([image.l_std for image in images])),
         per_image=images,
         unavailable=dict(unavailable),
+        centre_crop=dataset.centre_crop,
     )
     if out is not None:
         result.files = {"per_image": str(out / "per_image")}

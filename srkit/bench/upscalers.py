@@ -55,12 +55,16 @@ class BicubicUpscaler:
 
 @dataclass(frozen=True)
 class ModelUpscaler:
-    """An :class:`SRModel` sampled with ``sampler``; ``tile`` is output pixels, ``"auto"`` or None (whole image)."""
+    """An :class:`SRModel` sampled with ``sampler``; ``tile`` is output pixels, ``"auto"`` or None (whole image).
+
+    ``bc``: the boundary condition every call starts from unless the call passes its own.
+    """
 
     model: "SRModel"
     sampler: "SamplerConfig"
     tile: int | str | None = None
     overlap: int = 32
+    bc: "BoundaryCondition | None" = None
     scale: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,10 @@ class ModelUpscaler:
         from srkit.infer.upscale import parse_tile
 
         bound_sampler(self.sampler, self.model.process.kind)  # refuses a sampler that does not fit, before any work
+        if self.bc is not None:
+            from srkit.infer.bc import check_bc_for_run
+
+            check_bc_for_run(self.bc, self.model, self.sampler)
         object.__setattr__(self, "scale", self.model.scale)
         object.__setattr__(self, "tile", parse_tile(self.tile))
 
@@ -80,6 +88,7 @@ class ModelUpscaler:
         from srkit.infer.pipeline import Tiling, super_resolve_image
         from srkit.infer.upscale import tile_for
 
+        bc = bc if bc is not None else self.bc
         height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
         tile_size = None if bc is not None else tile_for(self.tile, self.model, height, width, batch=1)
         tiling = Tiling(tile_size, self.overlap)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
 
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
+    from srkit.infer.bc import BoundaryCondition
     from srkit.infer.model import SRModel
     from srkit.recipes import SamplerConfig
 
@@ -34,6 +35,7 @@ def command(
     metrics: Annotated[str, typer.Option("--metrics", help="Comma list: psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,musiq,clipiqa,maniqa,topiq,topiq_fr,consistency.")] = "psnr,ssim,lpips,consistency",
     runs: Annotated[int, typer.Option("--runs", min=1, help="Runs per image with seeds seed..seed+runs-1 (metrics averaged).")] = 1,
     limit: EvalLimitOpt = None,
+    center_crop: EvalCentreCropOpt = None,
     lr_seed: EvalLrSeedOpt = 0,
     weights_dir: EvalWeightsDirOpt = None,
     crop_border: EvalCropBorderOpt = None,
@@ -63,9 +65,13 @@ def command(
 
     dataset, tile_spec, device_name = open_evaluation(
         output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
+        centre_crop=center_crop,
         precision=precision,
     )
-    rows = [BenchRow(spec.label, model, sampler, preset) for spec, model, sampler in load_rows(specs, checkpoints, device_name, precision)]
+    rows = [
+        BenchRow(spec.label, model, sampler, preset, bc=row_bc(spec, model))
+        for spec, model, sampler in load_rows(specs, checkpoints, device_name, precision)
+    ]
     with BenchProgress(output) as progress:
         result = run_bench(
             rows, dataset, metrics=metric_names, runs=runs, device=device_name, seed=seed, out_dir=out,
@@ -91,6 +97,15 @@ def parse_weights(values: List[str], methods: set[str]) -> dict[str, str]:
             raise UsageError(f"--weights names '{method.strip()}', which is not a method of --methods ({', '.join(sorted(methods))})")
         checkpoints[method.strip()] = path.strip()
     return checkpoints
+
+
+def row_bc(spec: "MethodSpec", model: "SRModel") -> "BoundaryCondition | None":
+    """The built-in boundary condition of a ``+bc`` row (the upscaler checks that it fits)."""
+    if not spec.bc:
+        return None
+    from srkit.infer.bc import load_bc, resolve_bc_path
+
+    return load_bc(resolve_bc_path("builtin", model.recipe.name))
 
 
 def load_rows(

@@ -42,6 +42,10 @@ RecipeOpt = Annotated[
 # Options shared by `srkit bench` and `srkit stability` (same data, same help).
 EvalDataOpt = Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")]
 EvalLimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")]
+EvalCentreCropOpt = Annotated[
+    Optional[int],
+    typer.Option("--center-crop", min=1, help="Evaluate the centred N x N px crop of each HR image (quick runs on large photos)."),
+]
 EvalLrSeedOpt = Annotated[
     int, typer.Option("--lr-seed", help="Seed of the degradation that makes the LR inputs (independent of --seed).")
 ]
@@ -158,7 +162,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_evaluation(
     output: Output, data: Path, *, paired_lr: Path | None, preset: str | None, limit: int | None, lr_seed: int,
-    tile: str, device: str, precision: str,
+    tile: str, device: str, precision: str, centre_crop: int | None = None,
 ) -> "tuple[BenchDataset, TileSpec, str]":
     """The common start of ``srkit bench`` and ``srkit stability``: ``(dataset, tile spec, device name)``.
 
@@ -172,7 +176,7 @@ def open_evaluation(
 
     tile_spec = parse_tile(tile)
     check_lr_options(paired_lr, preset)
-    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed)
+    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed, centre_crop=centre_crop)
     device_name = resolve_device(device)
     warning = precision_warning(precision, device_name)
     if warning:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
@@ -33,6 +33,7 @@ def command(
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: the method's training preset).")] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="Comma list of metrics (see `srkit bench --help`); psnr is always included.")] = "psnr,ssim,lpips",
     limit: EvalLimitOpt = None,
+    center_crop: EvalCentreCropOpt = None,
     lr_seed: EvalLrSeedOpt = 0,
     weights_dir: EvalWeightsDirOpt = None,
     crop_border: EvalCropBorderOpt = None,
@@ -59,6 +60,7 @@ def command(
 
     dataset, tile_spec, device_name = open_evaluation(
         output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
+        centre_crop=center_crop,
         precision=precision,
     )
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)

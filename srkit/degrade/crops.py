@@ -35,6 +35,22 @@ def crop_to_multiple(height: int, width: int, scale: int) -> CropBox:
     return box
 
 
+def centre_crop_box(height: int, width: int, size: int, scale: int) -> CropBox:
+    """The centred crop of at most ``size`` per side, sides and corner multiples of ``scale``.
+
+    Corner and sides on the ``scale`` grid make the matching LR crop exact:
+    ``[top/scale : (top+height)/scale]``. A side shorter than ``size`` keeps its
+    largest multiple of ``scale``.
+    """
+    box = crop_to_multiple(height, width, scale)
+    crop_h, crop_w = min(box.height, size - size % scale), min(box.width, size - size % scale)
+    if crop_h == 0 or crop_w == 0:
+        raise UsageError(f"a centre crop of {size} is smaller than the scale {scale}")
+    top = (height - crop_h) // 2 // scale * scale
+    left = (width - crop_w) // 2 // scale * scale
+    return CropBox(top, left, crop_h, crop_w)
+
+
 def random_crop_box(height: int, width: int, size: int, rng: np.random.Generator) -> CropBox | None:
     """A uniformly placed ``size x size`` crop, or None when the image is too small."""
     if height < size or width < size:

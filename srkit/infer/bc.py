@@ -21,11 +21,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
 from srkit.errors import UsageError, WeightsError
+
+if TYPE_CHECKING:
+    from srkit.infer.model import SRModel
+    from srkit.recipes import SamplerConfig
 
 BC_KIND = "bc"
 BC_TENSOR = "x_T"
@@ -140,6 +144,14 @@ def check_bc_fits(bc: BoundaryCondition, *, model_id: str, channels: int, sample
         raise UsageError(f"--bc was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
 
 
+def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "SamplerConfig") -> None:
+    """:func:`check_bc_fits` for ``model`` sampled with ``sampler_cfg``."""
+    from srkit.infer.sampling import is_deterministic
+
+    check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=sampler_cfg.kind,
+                  deterministic=is_deterministic(sampler_cfg))
+
+
 def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tuple[int, int]:
     """The LR tile size ``(h, w)`` a BC fits: state size x latent factor / scale (must be whole pixels)."""
     _, height, width = bc.shape
@@ -147,11 +159,6 @@ def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tupl
     if out_h % scale or out_w % scale:
         raise UsageError(f"--bc of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
     return out_h // scale, out_w // scale
-
-
-def is_deterministic(sampler_kind: str, eta: float) -> bool:
-    """Whether a sampler maps x_T to its output without further noise (DDIM with eta=0, DPM-Solver++)."""
-    return sampler_kind == "dpm_solver" or (sampler_kind == "ddim" and eta == 0.0)
 
 
 def stack_bc(bc: BoundaryCondition, count: int) -> Tensor:

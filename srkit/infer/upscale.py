@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from srkit.errors import UsageError
-from srkit.infer.bc import BoundaryCondition, check_bc_fits
+from srkit.infer.bc import BoundaryCondition, check_bc_for_run
 from srkit.infer.color_fix import color_fix_by_name
 from srkit.infer.distributed import Shard, barrier, current_shard
 from srkit.infer.memory import auto_tile_size, free_memory_bytes
 from srkit.infer.model import SRModel
 from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
 from srkit.infer.resize import resize_array
-from srkit.infer.sampling import bound_sampler, is_deterministic
+from srkit.infer.sampling import bound_sampler
 from srkit.infer.seeding import derive_seed
 from srkit.recipes import SamplerConfig
 
@@ -173,8 +173,7 @@ def upscale(
         sampler_cfg, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
     )
     if bc is not None:
-        check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=sampler_cfg.kind,
-                      deterministic=is_deterministic(sampler_cfg))
+        check_bc_for_run(bc, model, sampler_cfg)
     shard = shard or current_shard()
     jobs = plan_jobs(inputs, output_dir, ext)
     preflight(jobs)  # every rank checks every input, so all fail together

@@ -20,14 +20,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     The temporary name is hidden (``.<name>.<random>.tmp``) so folder scans skip
     it. On any exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is left untouched. Parent folders are created.
+    removed and ``path`` is left untouched. Parent folders are created. The
+    file gets the permissions of a freshly created file (0666 less the umask),
+    even if the writer replaced the temporary file with a private one.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # honours umask
+    mode = tmp.stat().st_mode & 0o777
     try:
         yield tmp
+        os.chmod(tmp, mode)  # safetensors' writer, for one, creates its file 0600
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)

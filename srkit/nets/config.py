@@ -55,6 +55,11 @@ def _check_choice(obj: object, field: str, choices: tuple[str, ...]) -> None:
         raise _fail(field, f"must be one of {', '.join(choices)}; got {value!r}")
 
 
+# Network settings that change how the weights are used but not which weights exist:
+# a fine-tune (``srkit train --init``) may start from a checkpoint that differs in them.
+WEIGHT_FREE_SETTINGS = ("dropout", "channels_last", "condition_skip")
+
+
 @dataclass(frozen=True)
 class UNetConfig:
     """Conditional UNet of the SR3/ADM family, called as ``net(x, y, t)``.
@@ -64,6 +69,10 @@ class UNetConfig:
     ``2**i``, so with 4 levels the valid factors are 1, 2, 4 and 8. Factors make
     the choice independent of the image size, which srkit does not fix.
     ``head_channels`` (channels per head), when set, overrides ``num_heads``.
+    ``condition_skip`` adds the condition to the output, ``out = y + body(x, y, t)``
+    (a global residual from the upsampled LR image, as in VDSR; meant for x0
+    prediction, where the untrained network, its last conv being zero, returns
+    exactly the bicubic upsampling ``y``).
     """
 
     in_channels: int = 3
@@ -80,9 +89,15 @@ class UNetConfig:
     resblock_updown: bool = False
     use_scale_shift_norm: bool = True
     channels_last: bool = True
+    condition_skip: bool = False
 
     def __post_init__(self) -> None:
         _check_positive(self, "in_channels", "out_channels", "base_channels", "num_res_blocks", "num_heads")
+        if self.condition_skip and self.cond_channels != self.out_channels:
+            raise _fail(
+                "condition_skip",
+                f"needs cond_channels == out_channels (got {self.cond_channels} and {self.out_channels})",
+            )
         if not isinstance(self.cond_channels, int) or self.cond_channels < 0:
             raise _fail("cond_channels", f"must be an integer >= 0, got {self.cond_channels!r}")
         _check_channel_mult(self)

@@ -53,7 +53,8 @@ class ConditionalUNet(nn.Module):
     ``2**(levels-1)`` and the output cropped back. ``t`` holds float timestep
     indices of shape ``(B,)`` (values up to ~2000). The output has
     ``cfg.out_channels`` channels and the dtype of ``x``; its last conv is
-    zero-initialised (the untrained network outputs zeros). Runs under bf16/fp16
+    zero-initialised (the untrained network outputs zeros, or ``y`` with
+    ``cfg.condition_skip``, which returns ``y + body``). Runs under bf16/fp16
     autocast and channels-last memory format (``cfg.channels_last``).
     """
 
@@ -129,4 +130,5 @@ class ConditionalUNet(nn.Module):
                 h = torch.cat([h, skips.pop()], dim=1)
             h = block(h, emb)
         out = self.out_conv(torch.nn.functional.silu(self.out_norm(h)))
-        return crop_to(out, height, width).to(x.dtype)
+        out = crop_to(out, height, width).to(x.dtype)
+        return out + y.to(x.dtype) if self.cfg.condition_skip else out

@@ -48,8 +48,11 @@ def _first_difference(stored: Any, expected: Any, path: str = "") -> str | None:
     return None if stored == expected else f"{path} ({stored!r} there, {expected!r} here)"
 
 
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value))
+def _weight_defining(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A network block as plain data, without the settings that define no weights."""
+    from srkit.nets.config import WEIGHT_FREE_SETTINGS
+
+    return {k: v for k, v in json.loads(json.dumps(dict(block))).items() if k not in WEIGHT_FREE_SETTINGS}
 
 
 def load_prefixed_weights(path: str | Path, prefix: str, *, section: str, expected: Mapping[str, Any] | None,
@@ -58,7 +61,8 @@ def load_prefixed_weights(path: str | Path, prefix: str, *, section: str, expect
 
     ``section`` names the recipe block the weights belong to (``network`` or
     ``autoencoder``); ``expected`` is that block of the current recipe as plain
-    data. A checkpoint whose stored block differs raises one ``WeightsError``
+    data. A checkpoint whose stored block differs (settings that define no
+    weights, ``WEIGHT_FREE_SETTINGS``, may differ) raises one ``WeightsError``
     line naming the first differing field; ``flag`` names the option in it.
     """
     path = Path(path)
@@ -66,7 +70,7 @@ def load_prefixed_weights(path: str | Path, prefix: str, *, section: str, expect
     stored_recipe = meta.recipe if isinstance(meta.recipe, Mapping) else {}
     stored = stored_recipe.get(section) or (stored_recipe.get("network") if meta.kind == AUTOENCODER_KIND else None)
     if expected is not None and stored:
-        difference = _first_difference(_plain(stored), _plain(dict(expected)))
+        difference = _first_difference(_weight_defining(stored), _weight_defining(expected))
         if difference:
             raise WeightsError(f"{flag} {path}: its {section} block differs from this recipe's at {difference}; "
                                f"use weights trained with the same {section} block")

@@ -26,7 +26,7 @@ def builtin_weights_path(method: str) -> Path:
 def list_builtin_models() -> list[dict[str, Any]]:
     """One row per shipped checkpoint, read from its safetensors metadata (no tensors loaded)."""
     rows = []
-    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors"), key=lambda p: p.stem):
         if path.name.endswith(BC_SUFFIX):
             continue
         meta = _read_metadata(path)

@@ -124,3 +124,20 @@ def test_perception_distortion_plot_is_a_png_with_one_point_per_row(tmp_path: Pa
     image = read_image(path)
     assert image.width == 800 and image.height == 500
     assert (image.rgb < 0.9).any(axis=2).mean() > 0.01  # axes, labels and markers drawn on white
+
+
+def test_a_bc_row_starts_every_image_from_the_boundary_condition_and_must_be_deterministic(hr_dir: Path) -> None:
+    import torch
+
+    from srkit.infer.bc import BoundaryCondition
+    from srkit.recipes import SamplerConfig
+
+    dataset = open_dataset(hr_dir, limit=2)
+    model = tiny_model()
+    bc = BoundaryCondition(torch.randn(3, 8, 8, generator=torch.Generator().manual_seed(0)), model.model_id, "sr3", "ddim", 2)
+    seeds = [run_bench([BenchRow("bc", model, bc=bc)], dataset, metrics=["psnr"], seed=seed).rows[1] for seed in (0, 1)]
+    plain = [run_bench([BenchRow("plain", model)], dataset, metrics=["psnr"], seed=seed).rows[1] for seed in (0, 1)]
+    assert seeds[0].metrics == seeds[1].metrics  # the BC, not the seed, fixes the start
+    assert plain[0].metrics != plain[1].metrics
+    with pytest.raises(UsageError, match="deterministic"):
+        run_bench([BenchRow("x", model, SamplerConfig(kind="ddpm", steps=2), bc=bc)], dataset, metrics=["psnr"])

@@ -67,3 +67,21 @@ def test_preset_and_paired_lr_exclude_each_other_and_presets_are_checked() -> No
     with pytest.raises(RecipeError, match="did you mean 'bicubic'"):
         check_lr_options(None, "bicubik")
     check_lr_options(None, "realesrgan")
+
+
+def test_centre_crop_is_centred_on_the_scale_grid_and_matches_the_paired_lr(hr_dir: Path, tmp_path: Path) -> None:
+    original = read_image(hr_dir / "b.png").rgb  # 29x26 (h x w)
+    pair = open_dataset(hr_dir, centre_crop=16).pair(1, scale=4, degradation="bicubic")
+    # rows: (29 - 16) // 2 = 6 -> 4 on the grid; columns: (26 - 16) // 2 = 5 -> 4
+    assert pair.hr.shape == (1, 3, 16, 16) and pair.lr.shape == (1, 3, 4, 4)
+    assert torch.equal(pair.hr, torch.from_numpy(original[4:20, 4:20]).permute(2, 0, 1)[None])
+    lr_dir = tmp_path / "lr"
+    for name in ("a", "b", "sub/c"):
+        hr = read_image(next(hr_dir.glob(f"{name}.png"))).rgb
+        write_image(lr_dir / f"{name}.png", hr[: hr.shape[0] // 4 * 4 : 4, : hr.shape[1] // 4 * 4 : 4])
+    paired = open_dataset(hr_dir, paired_lr=lr_dir, centre_crop=16).pair(1, scale=4, degradation="ignored")
+    full_lr = read_image(lr_dir / "b.png").rgb
+    assert torch.equal(paired.hr, pair.hr)
+    assert torch.equal(paired.lr, torch.from_numpy(full_lr[1:5, 1:5]).permute(2, 0, 1)[None])
+    wide = open_dataset(hr_dir, centre_crop=1000).pair(1, scale=4, degradation="bicubic")
+    assert wide.hr.shape[-2:] == (28, 24)

@@ -15,12 +15,15 @@ def test_method_spec_parses_every_field_and_maps_dashed_sampler_names() -> None:
     assert parse_method_spec("sr3:20:dpm-solver:2") == MethodSpec("sr3", 20, "dpm_solver", 2, text="sr3:20:dpm-solver:2")
     assert parse_method_spec("dossr:3:dos-sde").sampler == "dos_sde"
     assert parse_method_spec("sr3:20:dpm-solver:2").label == "sr3:20:dpm-solver:2"
+    assert parse_method_spec("sr3+bc") == MethodSpec("sr3", text="sr3+bc", bc=True)
+    assert parse_method_spec("sr3:20:ddim+bc") == MethodSpec("sr3", 20, "ddim", text="sr3:20:ddim+bc", bc=True)
 
 
 @pytest.mark.parametrize(
     "text, fragment",
     [("", "row spec"), ("dossr:", "row spec"), (":5", "row spec"), ("a:1:ddim:2:x", "row spec"),
-     ("dossr:five", "STEPS"), ("dossr:0", "STEPS"), ("sr3:20:dpm-solver:4", "ORDER"), ("sr3:20:euler", "unknown sampler")],
+     ("dossr:five", "STEPS"), ("dossr:0", "STEPS"), ("sr3:20:dpm-solver:4", "ORDER"), ("sr3:20:euler", "unknown sampler"),
+     ("sr3:+bc", "row spec"), ("+bc", "row spec")],
 )
 def test_bad_method_spec_is_one_line_usage_error(text: str, fragment: str) -> None:
     with pytest.raises(UsageError) as err:

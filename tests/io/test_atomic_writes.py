@@ -80,3 +80,15 @@ def test_temporary_file_is_hidden_from_discovery(tmp_path: Path) -> None:
         tmp.write_bytes(b"not yet")
         assert tmp.name.startswith(".") and tmp.parent == tmp_path
         assert [item.relative.name for item in find_images(tmp_path)] == ["done.png"]
+
+
+def test_written_files_get_the_umask_permissions_even_if_the_writer_made_its_file_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.bin") as tmp:
+            tmp.unlink()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)  # as safetensors' writer does
+            os.close(fd)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644

@@ -127,3 +127,19 @@ def test_unet_save_load_gives_identical_outputs_and_model_id(tmp_path):
         load_weights(other, load_file(str(path)))
         assert torch.equal(other(x, y, t), net(x, y, t))
     assert model_id(other.state_dict()) == model_id(net.state_dict()) == model_id(load_file(str(path)))
+
+
+def test_condition_skip_untrained_unet_returns_the_condition_and_adds_it_after_training():
+    fresh = build_network(unet_preset("tiny", condition_skip=True), seed=0).eval()
+    x, y, t = inputs(h=20, w=28)
+    with torch.no_grad():
+        assert torch.equal(fresh(x, y, t), y)
+        plain, skip = tiny_net(), tiny_net(condition_skip=True)
+        torch.testing.assert_close(skip(x, y, t), plain(x, y, t) + y)
+
+
+def test_condition_skip_needs_as_many_condition_as_output_channels():
+    from srkit.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="condition_skip"):
+        unet_preset("tiny", condition_skip=True, cond_channels=4)
