@@ -90,7 +90,7 @@ class ModelUpscaler:
 
         bc = bc if bc is not None else self.bc
         height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
-        tile_size = None if bc is not None else tile_for(self.tile, self.model, height, width, batch=1)
+        tile_size = tile_for(self.tile, self.model, height, width, batch=1)  # a per-tile BC sets its own tiles
         tiling = Tiling(tile_size, self.overlap)
         result = super_resolve_image(self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc)
         return to_tensor(result.rgb), int(result.nfe)

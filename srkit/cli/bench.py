@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import BcModeOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
 
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
@@ -40,6 +40,7 @@ def command(
     weights_dir: EvalWeightsDirOpt = None,
     crop_border: EvalCropBorderOpt = None,
     tile: EvalTileOpt = "auto",
+    bc_mode: BcModeOpt = "mosaic",
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
     save_images: Annotated[bool, typer.Option("--save-images", help="Also save every SR output (run 0) and the LR inputs under --out/images.")] = False,
@@ -69,7 +70,7 @@ def command(
         precision=precision,
     )
     rows = [
-        BenchRow(spec.label, model, sampler, preset, bc=row_bc(spec, model))
+        BenchRow(spec.label, model, sampler, preset, bc=row_bc(spec, model, bc_mode))
         for spec, model, sampler in load_rows(specs, checkpoints, device_name, precision)
     ]
     with BenchProgress(output) as progress:
@@ -99,13 +100,13 @@ def parse_weights(values: List[str], methods: set[str]) -> dict[str, str]:
     return checkpoints
 
 
-def row_bc(spec: "MethodSpec", model: "SRModel") -> "BoundaryCondition | None":
+def row_bc(spec: "MethodSpec", model: "SRModel", mode: str) -> "BoundaryCondition | None":
     """The built-in boundary condition of a ``+bc`` row (the upscaler checks that it fits)."""
     if not spec.bc:
         return None
     from srkit.infer.bc import load_bc, resolve_bc_path
 
-    return load_bc(resolve_bc_path("builtin", model.recipe.name))
+    return load_bc(resolve_bc_path("builtin", model.recipe.name), mode=mode)
 
 
 def load_rows(

@@ -39,6 +39,12 @@ RecipeOpt = Annotated[
 ]
 
 
+BcModeOpt = Annotated[
+    str,
+    typer.Option("--bc-mode", help="How a boundary condition covers an image: mosaic (x_T repeated over the whole image, sampled once) or tile (BC-sized tiles, each from x_T)."),
+]
+
+
 # Options shared by `srkit bench` and `srkit stability` (same data, same help).
 EvalDataOpt = Annotated[Path, typer.Option("--data", help="HR folder (degraded with --preset) or, with --paired-lr, the HR folder.")]
 EvalLimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")]

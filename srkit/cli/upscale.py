@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import BcModeOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -30,6 +30,7 @@ def command(
     t_min: Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of the truncated interval, fraction of T (paper 1/3).")] = None,
     eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
+    bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
     color_fix: Annotated[str, typer.Option("--color-fix", help="none, wavelet or adain: match the output colours to the input.")] = "none",
     precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA; CPU defaults to fp32).")] = "fp32",
@@ -65,7 +66,7 @@ def command(
         out.info(warning)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
     sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
-    boundary = load_bc(resolve_bc_path(bc, model.recipe.name)) if bc is not None else None
+    boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
     with ProgressView(out) as view:
         report = upscale(
             input,

@@ -7,13 +7,20 @@ VP process it *is* x_T; optimal-BC paper, eq. (20)). Metadata: model id,
 recipe name, sampler, steps, order, state shape, the LR and output tile size it
 fits, the metric, the chosen candidate's score and the median candidate score.
 
-How a BC is applied to any image (``srkit upscale --bc``): the image is tiled
-with tiles of exactly the BC's size (``out_tile = h * latent_factor`` output
-pixels, LR tile = out_tile / scale) and ``--tile-overlap``, every tile starts
-from the BC itself, and the tile outputs are blended (srkit.infer.tiling). An
-image smaller than the BC along a side is reflect-padded up to it and the
-output cropped back, so the model always sees the input size the BC was
-searched for.
+How a BC is applied to an image of any size (``srkit upscale --bc``, ``--bc-mode``):
+
+- ``mosaic`` (default): the start noise of the whole image is the BC repeated
+  periodically over the state grid from its top-left corner; the image is then
+  sampled as without a BC (whole, or in ``--tile`` tiles cut from that noise).
+  The network sees the image's full context, at the cost of sampling it once.
+- ``tile``: the image is tiled with tiles of exactly the BC's size
+  (``out_tile = h * latent_factor`` output pixels, LR tile = out_tile / scale)
+  and ``--tile-overlap``; every tile starts from the BC itself and the tile
+  outputs are blended (srkit.infer.tiling). An image smaller than the BC along a
+  side is reflect-padded up to it and cropped back, so the model always sees the
+  input size the BC was searched for; overlapping small tiles cost several times
+  the NFE-pixels of one pass, and a network that does worse on small inputs
+  does worse here (measured for the built-in sr3: README "Built-in models").
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ if TYPE_CHECKING:
 BC_KIND = "bc"
 BC_TENSOR = "x_T"
 DETERMINISTIC_SAMPLERS = ("ddim", "dpm_solver")
+BC_MODES = ("mosaic", "tile")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,16 @@ class BoundaryCondition:
     score: float = float("nan")
     median_score: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
+    mode: str = "mosaic"  # how it is applied to images (module docstring); not stored in the file
+
+    def __post_init__(self) -> None:
+        if self.mode not in BC_MODES:
+            raise UsageError(f"--bc-mode must be one of {', '.join(BC_MODES)}, got {self.mode!r}")
+
+    @property
+    def per_tile(self) -> bool:
+        """Whether images are tiled at the BC's size, each tile starting from the BC (mode ``tile``)."""
+        return self.mode == "tile"
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -95,8 +113,8 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
     return path
 
 
-def load_bc(path: str | Path) -> BoundaryCondition:
-    """Read a BC file; one-line errors for a missing file, a non-BC checkpoint or a malformed tensor."""
+def load_bc(path: str | Path, mode: str = "mosaic") -> BoundaryCondition:
+    """Read a BC file, to be applied in ``mode``; one-line errors for a missing file, a non-BC checkpoint or a malformed tensor."""
     from srkit.io.checkpoints import load_checkpoint
 
     path = Path(path)
@@ -120,6 +138,7 @@ def load_bc(path: str | Path) -> BoundaryCondition:
         score=float(extra.get("score", "nan")),
         median_score=float(extra.get("median_score", "nan")),
         extra={k: json.loads(v) for k, v in extra.items() if k not in _OWN_KEYS and _is_json(v)},
+        mode=mode,
     )
 
 
@@ -159,6 +178,20 @@ def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tupl
     if out_h % scale or out_w % scale:
         raise UsageError(f"--bc of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
     return out_h // scale, out_w // scale
+
+
+@dataclass(frozen=True)
+class BCMosaic:
+    """The start-noise field of mode ``mosaic``: ``bc.x_T`` repeated periodically, cut like a NoiseField."""
+
+    bc: BoundaryCondition
+
+    def crop(self, top: int, left: int, height: int, width: int) -> Tensor:
+        """Rows ``[top, top+height)`` and columns ``[left, left+width)`` of the periodic field, ``(C, height, width)``."""
+        _, bh, bw = self.bc.shape
+        rows = [(top + i) % bh for i in range(height)]
+        cols = [(left + j) % bw for j in range(width)]
+        return self.bc.x_T[:, rows][:, :, cols].clone()
 
 
 def stack_bc(bc: BoundaryCondition, count: int) -> Tensor:

@@ -7,8 +7,9 @@ untiled run at those positions. The per-step noise of a stochastic sampler
 comes from a generator seeded with ``(image seed, first tile of the batch)``.
 Hence deterministic samplers give tiled == untiled wherever the network sees
 the same context; stochastic ones share the start noise only.
-With a boundary condition, tiles have exactly the BC's size and each starts
-from the BC (see :mod:`srkit.infer.bc`).
+With a boundary condition in mode ``mosaic`` the start-noise field is the BC
+repeated periodically; in mode ``tile`` tiles have exactly the BC's size and
+each starts from the BC (see :mod:`srkit.infer.bc`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from srkit.errors import UsageError
-from srkit.infer.bc import BoundaryCondition, bc_tile_lr, stack_bc
+from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_tile_lr, stack_bc
 from srkit.infer.model import SRModel
 from srkit.infer.resize import upsample_condition
 from srkit.infer.seeding import NoiseField, cpu_generator, derive_seed
@@ -85,7 +86,7 @@ def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: Bounda
     """The tile plan on the padded LR image (padded to the alignment, and up to the BC's tile size)."""
     align = alignment(model)
     overlap_lr = math.ceil(tiling.overlap / model.scale)
-    if bc is not None:
+    if bc is not None and bc.per_tile:
         tile_h, tile_w = bc_tile_lr(bc, scale=model.scale, latent_factor=model.latent_factor)
         padded_h, padded_w = _round_up(max(height, tile_h), align), _round_up(max(width, tile_w), align)
         return plan_tiles(padded_h, padded_w, (tile_h, tile_w), overlap_lr, align)
@@ -93,8 +94,8 @@ def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: Bounda
     return plan_tiles(_round_up(height, align), _round_up(width, align), tile, overlap_lr, align)
 
 
-def _start_noise(model: SRModel, field: NoiseField, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
-    if bc is not None:
+def _start_noise(model: SRModel, field: NoiseField | BCMosaic, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
+    if bc is not None and bc.per_tile:
         return stack_bc(bc, len(tiles))
     s, f = model.scale, model.latent_factor  # LR offsets are aligned, so x * s / f is exact
     crops = [field.crop(t.top * s // f, t.left * s // f, t.height * s // f, t.width * s // f) for t in tiles]
@@ -123,7 +124,7 @@ def super_resolve_image(
     plan = plan_for(model, height, width, tiling, bc)
     lr = pad_lr(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None], plan.lr_height, plan.lr_width)
     _, channels, state_h, state_w = model.start_shape(lr.shape)
-    field = NoiseField(seed, channels, state_h, state_w)
+    field = BCMosaic(bc) if bc is not None and not bc.per_tile else NoiseField(seed, channels, state_h, state_w)
     blender = Blender(plan.lr_height * scale, plan.lr_width * scale)
     tiles = plan.tiles()
     nfe = calls = 0

@@ -163,7 +163,7 @@ def upscale(
 
     ``seed``: image ``k`` uses ``derive_seed(seed, relative path)``, so outputs do
     not depend on batching or sharding. ``tile``: output pixels, ``"auto"`` or
-    None. ``bc``: a boundary condition, applied per BC-sized tile.
+    None. ``bc``: a boundary condition, applied as its ``mode`` says (srkit.infer.bc).
     """
     output_dir = Path(output_dir)
     sampler_cfg = sampler_cfg or model.recipe.sampler
@@ -242,7 +242,7 @@ def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list
         "color_fix": color_fix,
         "precision": model.precision,
         "device": str(model.device),
-        "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric},
+        "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
         "images": entries,
         "written": len(written),
         "skipped": len(entries) - len(written),

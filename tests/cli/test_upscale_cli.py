@@ -92,10 +92,10 @@ def test_unreadable_inputs_are_one_line_errors_and_write_nothing(capsys, tmp_pat
 def test_the_installed_entry_point_prints_one_line_without_traceback(tmp_path: Path, images: Path) -> None:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "srkit", "upscale", str(images), str(tmp_path / "out"), "--method", "ccsr"],
+        [sys.executable, "-m", "srkit", "upscale", str(images), str(tmp_path / "out"), "--method", "resshift-dream"],
         capture_output=True, text=True, timeout=120, env=env,
     )
-    assert_one_line_error(result.returncode, result.stderr, 2, "no built-in weights for method 'ccsr'")
+    assert_one_line_error(result.returncode, result.stderr, 2, "no built-in weights for method 'resshift-dream'")
 
 
 @pytest.mark.slow

@@ -89,9 +89,10 @@ def test_tiles_with_context_dependent_outputs_blend_without_a_seam() -> None:
     assert steps.max() < smooth.max() + 0.2 * hard_jump
 
 
-def test_a_bc_of_the_image_size_is_the_start_noise_of_the_single_tile(local_model) -> None:
+@pytest.mark.parametrize("mode", ["mosaic", "tile"])
+def test_a_bc_of_the_image_size_is_the_start_noise_of_the_single_tile(local_model, mode: str) -> None:
     rgb = smooth_image(8, 8)
-    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS, mode=mode)
     out = super_resolve_image(local_model, rgb, seed=0, bc=bc)
     lr = torch.from_numpy(rgb).permute(2, 0, 1)[None]
     expected, _ = local_model.super_resolve(lr, noise=bc.x_T[None])
@@ -99,9 +100,19 @@ def test_a_bc_of_the_image_size_is_the_start_noise_of_the_single_tile(local_mode
     np.testing.assert_array_equal(out.rgb, expected[0].permute(1, 2, 0).numpy())
 
 
-def test_a_bc_is_applied_per_tile_of_its_size_on_larger_images(local_model) -> None:
-    rgb = smooth_image(8, 30)
+def test_a_bc_in_mosaic_mode_repeats_over_the_whole_image_sampled_once(local_model) -> None:
+    rgb = smooth_image(12, 30)
     bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    out = super_resolve_image(local_model, rgb, seed=0, bc=bc)
+    periodic = bc.x_T.repeat(1, 2, 4)[:, :48, :120]
+    expected, _ = local_model.super_resolve(torch.from_numpy(rgb).permute(2, 0, 1)[None], noise=periodic[None])
+    assert out.tiles == 1
+    np.testing.assert_array_equal(out.rgb, expected[0].permute(1, 2, 0).numpy())
+
+
+def test_a_bc_in_tile_mode_is_applied_per_tile_of_its_size_on_larger_images(local_model) -> None:
+    rgb = smooth_image(8, 30)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS, mode="tile")
     tiling = Tiling(tile=None, overlap=8)
     out = super_resolve_image(local_model, rgb, seed=0, bc=bc, tiling=tiling)
     plan = plan_for(local_model, 8, 30, tiling, bc)
@@ -114,8 +125,15 @@ def test_a_bc_is_applied_per_tile_of_its_size_on_larger_images(local_model) -> N
         np.testing.assert_allclose(out.rgb[:, cols][mask[:, cols]], alone[0].permute(1, 2, 0).numpy()[mask[:, cols]], atol=1e-6)
 
 
-def test_an_image_smaller_than_the_bc_is_padded_to_it_and_cropped_back(local_model) -> None:
+def test_an_image_smaller_than_the_bc_is_padded_to_it_and_cropped_back_in_tile_mode(local_model) -> None:
     rgb = smooth_image(5, 6)
-    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(9)), "", "tiny", "ddim", STEPS, mode="tile")
     out = super_resolve_image(local_model, rgb, seed=0, bc=bc)
     assert out.rgb.shape == (20, 24, 3) and out.tiles == 1
+
+
+def test_an_unknown_bc_mode_is_a_one_line_usage_error() -> None:
+    from srkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="--bc-mode must be one of mosaic, tile"):
+        BoundaryCondition(torch.zeros(3, 4, 4), "", "tiny", "ddim", 2, mode="stripes")

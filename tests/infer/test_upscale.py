@@ -102,12 +102,13 @@ def test_scale_and_ext_resize_and_convert_the_output(tmp_path: Path, model) -> N
     assert (out.height, out.width, out.mode) == (25, 15, "rgb")  # JPEG has no alpha: dropped
 
 
-def test_a_bc_with_a_deterministic_sampler_gives_identical_repeated_runs(tmp_path: Path, model) -> None:
+@pytest.mark.parametrize("mode, tiles", [("mosaic", 1), ("tile", 4)])  # tile: 48x40 output in 32x32 BC tiles
+def test_a_bc_with_a_deterministic_sampler_gives_identical_repeated_runs(tmp_path: Path, model, mode: str, tiles: int) -> None:
     write(tmp_path / "in" / "x.png", (RNG.random((12, 10, 3)) * 255).astype(np.uint8))
-    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(0)), model.model_id, "tiny", "ddim", 3)
+    bc = BoundaryCondition(torch.randn(3, 32, 32, generator=cpu_generator(0)), model.model_id, "tiny", "ddim", 3, mode=mode)
     first = upscale(tmp_path / "in", tmp_path / "a", model=model, bc=bc, seed=1)
     upscale(tmp_path / "in", tmp_path / "b", model=model, bc=bc, seed=99)  # the seed no longer matters
-    assert first["images"][0]["tiles"] == 4  # 48x40 output in 32x32 BC tiles
+    assert first["images"][0]["tiles"] == tiles and first["bc"]["mode"] == mode
     np.testing.assert_array_equal(read_image(tmp_path / "a" / "x.png").rgb, read_image(tmp_path / "b" / "x.png").rgb)
     ddpm = sampler_config(model.recipe.sampler, sampler="ddpm", steps=3)
     with pytest.raises(UsageError, match="deterministic sampler"):
