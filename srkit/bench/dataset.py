@@ -109,7 +109,7 @@ class BenchDataset:
         if self.paired:
             return self._paired(item, rgb, scale)
         box = self._box(rgb.shape[0], rgb.shape[1], scale)
-        hr = to_tensor(rgb[box.top : box.top + box.height, box.left : box.left + box.width])
+        hr = to_tensor(box.cut(rgb))
         key = (name, scale, self.source(degradation))
         if key not in self._lr_cache:
             self._lr_cache[key] = self._degrade(name, hr, scale, self.source(degradation))
@@ -150,7 +150,7 @@ class BenchDataset:
                 f"({lr.shape[-1]}x{lr.shape[-2]})"
             )
         box = self._box(h, w, scale)
-        hr = to_tensor(rgb[box.top : box.top + box.height, box.left : box.left + box.width])
+        hr = to_tensor(box.cut(rgb))
         top, left = box.top // scale, box.left // scale
         return Pair(name, hr, lr[..., top : top + box.height // scale, left : left + box.width // scale])
 

@@ -26,6 +26,10 @@ class CropBox(NamedTuple):
     height: int
     width: int
 
+    def cut(self, image: np.ndarray) -> np.ndarray:
+        """The crop of an H x W (x C) array (a view)."""
+        return image[self.top : self.top + self.height, self.left : self.left + self.width]
+
 
 def crop_to_multiple(height: int, width: int, scale: int) -> CropBox:
     """The top-left crop whose sides are the largest multiples of ``scale``."""

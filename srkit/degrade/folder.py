@@ -128,7 +128,7 @@ def _make_pair(job: _Job, settings: _Settings) -> PairRecord | None:
         if drawn is None:
             return None
         box, params = drawn
-    crop = image.rgb[box.top : box.top + box.height, box.left : box.left + box.width]
+    crop = box.cut(image.rgb)
     hr = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None]
     pair = apply(hr, [params], device=settings.device, jpeg_backend=settings.jpeg_backend)
     hr_name, lr_name, up_name = _output_names(job.pair, settings.write_lr_up)
