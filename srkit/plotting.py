@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from srkit.errors import UsageError
+from srkit.io.atomic import make_folder
 
 #: Series colours (RGB): a colour-blind-friendly qualitative palette (Okabe & Ito 2008).
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -161,7 +162,7 @@ class _Chart:
         from srkit.io.images import write_image
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         return write_image(path, np.ascontiguousarray(self.canvas[:, :, ::-1]))
 
 

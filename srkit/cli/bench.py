@@ -53,6 +53,7 @@ def command(
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.bench.specs import parse_method_specs
     from srkit.errors import UsageError
+    from srkit.io.atomic import check_folder_path
     from srkit.metrics import parse_metrics
 
     specs = [spec for spec in parse_method_specs([*(methods or []), *(more_methods or [])] or DEFAULT_METHODS) if spec.method != "bicubic"]
@@ -60,6 +61,8 @@ def command(
     checkpoints = parse_weights(weights or [], {spec.method for spec in specs})
     if not specs:
         raise UsageError("--methods needs at least one method besides bicubic (bicubic is always a row)")
+    if out is not None:
+        check_folder_path(out)  # before the (long) evaluation, not after it
     if save_images and out is None:
         raise UsageError("--save-images needs --out")
     from srkit.bench import BenchRow, run_bench

@@ -49,9 +49,12 @@ def command(
 ) -> None:
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.errors import UsageError
+    from srkit.io.atomic import check_folder_path
     from srkit.metrics import parse_metrics
 
     metric_names = parse_metrics(metrics)
+    if out is not None:
+        check_folder_path(out)  # before the (long) evaluation, not after it
     if save_best_worst and out is None:
         raise UsageError("--save-best-worst needs --out")
     from srkit.bench import run_stability

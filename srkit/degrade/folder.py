@@ -34,6 +34,7 @@ from srkit.degrade.preset import DegradationPreset, load_preset
 from srkit.degrade.sampling import pair_rng, sample_params
 from srkit.devices import resolve_device
 from srkit.errors import InputError, UsageError
+from srkit.io.atomic import make_folder
 from srkit.io.discovery import InputItem, find_images
 from srkit.io.images import read_image, write_image
 
@@ -266,7 +267,7 @@ def degrade_folder(
         load_preset(preset), scale, seed, crop, write_lr_up, torch.device(resolve_device(str(device))), jpeg_backend, out
     )
     manifest = out / MANIFEST_NAME
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     if overwrite:
         manifest.unlink(missing_ok=True)
     existing = {r.pair: r for r in read_manifest(manifest)} if manifest.is_file() else {}

@@ -171,6 +171,19 @@ def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "Samp
                   deterministic=is_deterministic(sampler_cfg))
 
 
+def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str | None:
+    """A note when a run samples with another sampler, step count or order than the BC was searched for.
+
+    The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver or step count is
+    another map, so the BC is then a start point that was not searched for it (allowed, not optimal).
+    """
+    order = sampler_cfg.order if sampler_cfg.kind == "dpm_solver" else 1
+    if not bc.sampler or (bc.sampler, bc.steps, bc.order) == (sampler_cfg.kind, sampler_cfg.steps, order):
+        return None
+    return (f"note: the boundary condition was found for {bc.sampler} with {bc.steps} steps (order {bc.order}); this run "
+            f"samples {sampler_cfg.kind} with {sampler_cfg.steps} steps (order {order}), for which it was not searched")
+
+
 def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tuple[int, int]:
     """The LR tile size ``(h, w)`` a BC fits: state size x latent factor / scale (must be whole pixels)."""
     _, height, width = bc.shape

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from srkit.errors import UsageError
+from srkit.io.atomic import make_folder
 
 Pair = tuple[int, int]
 
@@ -70,7 +71,7 @@ class PairStore:
 
     def start_file(self) -> None:
         """Create this process's progress file with its header (rewriting it with the known pairs)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps({"hash": self.hash, "settings": self.settings}, default=str) + "\n")

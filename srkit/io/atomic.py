@@ -13,6 +13,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from srkit.errors import UsageError
+
+
+def check_folder_path(path: str | Path) -> Path:
+    """Refuse, before any work, a folder path that cannot be created because a file is in the way."""
+    folder = Path(path)
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"cannot create folder {folder}: {part} is a file, not a folder")
+            break
+    return folder
+
+
+def make_folder(path: str | Path) -> Path:
+    """Create folder ``path`` with its parents (fine if it exists); a one-line error where a file is in the way
+    or the folder cannot be created."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"cannot create folder {folder}: a file of that name is in the way") from None
+    except PermissionError:
+        raise UsageError(f"cannot create folder {folder}: permission denied") from None
+    return folder
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -25,7 +51,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     even if the writer replaced the temporary file with a private one.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # honours umask
     mode = tmp.stat().st_mode & 0o777

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srkit.errors import InputError, UsageError
+from srkit.io.atomic import check_folder_path
 from srkit.io.formats import SUPPORTED_EXTENSIONS, extensions_text
 
 _GLOB_CHARS = frozenset("*?[")
@@ -101,7 +102,9 @@ def output_path_for(item: InputItem, out_dir: str | Path, *, ext: str | None = N
 def output_paths(
     items: Sequence[InputItem], out_dir: str | Path, *, ext: str | None = None, suffix: str = ""
 ) -> list[Path]:
-    """:func:`output_path_for` for every item, refusing two inputs with one output or an output over its input."""
+    """:func:`output_path_for` for every item, refusing two inputs with one output, an output over its input
+    or an output folder that is an existing file."""
+    check_folder_path(out_dir)
     outputs = [output_path_for(item, out_dir, ext=ext, suffix=suffix) for item in items]
     seen: dict[Path, InputItem] = {}
     for item, out in zip(items, outputs, strict=True):

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from srkit.errors import UsageError
+from srkit.io.atomic import make_folder
 from srkit.recipes import Recipe
 from srkit.train.data import BatchStream, HRCrops, ImageCache, PairedCrops
 from srkit.train.distributed import DistContext, setup_distributed
@@ -233,7 +234,7 @@ def _build_trainer(recipe: Recipe, inputs: RunInputs, dist: DistContext, run: Ru
 
 def _prepare_run_folder(run: RunDir, recipe: Recipe, resumed_step: int | None) -> None:
     """Write the resolved recipe; on resume, drop log records of steps the run will repeat."""
-    run.root.mkdir(parents=True, exist_ok=True)
+    make_folder(run.root)
     run.write_recipe(recipe.to_dict())
     if resumed_step is not None:
         JsonlLog(run.log).truncate_after(resumed_step)

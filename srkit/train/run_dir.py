@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from srkit.errors import UsageError
-from srkit.io.atomic import atomic_path
+from srkit.io.atomic import atomic_path, make_folder
 
 _STATE_NAME = re.compile(r"^step_(\d+)\.state\.safetensors$")
 
@@ -97,7 +97,7 @@ class JsonlLog:
         self.path = path
 
     def write(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(_json_finite(record), allow_nan=False) + "\n")
 

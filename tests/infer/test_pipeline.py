@@ -137,3 +137,13 @@ def test_an_unknown_bc_mode_is_a_one_line_usage_error() -> None:
 
     with pytest.raises(UsageError, match="--bc-mode must be one of mosaic, tile"):
         BoundaryCondition(torch.zeros(3, 4, 4), "", "tiny", "ddim", 2, mode="stripes")
+
+
+def test_bc_sampler_note_only_when_the_run_differs_from_the_search():
+    from srkit.infer.bc import bc_sampler_note
+    from srkit.recipes import SamplerConfig
+
+    bc = BoundaryCondition(torch.zeros(3, 8, 8), "", "tiny", "ddim", 20)
+    assert bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=20)) is None
+    assert "ddim with 7 steps" in bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=7))
+    assert "dpm_solver" in bc_sampler_note(bc, SamplerConfig(kind="dpm_solver", steps=20, order=2))

@@ -128,6 +128,13 @@ def test_output_paths_refuse_overwriting_the_input(tmp_path: Path) -> None:
     assert output_paths(items, tmp_path, suffix="_sr") == [tmp_path / "x_sr.png"]
 
 
+def test_output_paths_refuse_an_output_folder_that_is_a_file(tmp_path: Path) -> None:
+    _touch(tmp_path / "in", "x.png")
+    (tmp_path / "out.png").write_bytes(b"x")
+    with pytest.raises(UsageError, match="is a file"):
+        output_paths(find_images(tmp_path / "in"), tmp_path / "out.png")
+
+
 def test_should_skip_only_existing_outputs_without_overwrite(tmp_path: Path) -> None:
     existing = tmp_path / "done.png"
     existing.write_bytes(b"x")
@@ -142,3 +149,16 @@ def test_discovery_imports_neither_torch_nor_opencv() -> None:
     env = {**os.environ, "PYTHONPATH": str(root)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_folder_helpers_refuse_a_file_in_the_way(tmp_path: Path) -> None:
+    from srkit.io.atomic import check_folder_path, make_folder
+
+    (tmp_path / "f").write_bytes(b"x")
+    for path in (tmp_path / "f", tmp_path / "f" / "sub"):
+        with pytest.raises(UsageError, match="is a file"):
+            check_folder_path(path)
+        with pytest.raises(UsageError, match="in the way"):
+            make_folder(path)
+    assert check_folder_path(tmp_path / "new" / "sub") == tmp_path / "new" / "sub"
+    assert make_folder(tmp_path / "new" / "sub").is_dir()
