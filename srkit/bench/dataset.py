@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from srkit.errors import InputError
+from srkit.errors import InputError, UsageError
 from srkit.io.discovery import InputItem
 
 if TYPE_CHECKING:
@@ -108,7 +108,10 @@ class BenchDataset:
         rgb = read_image(item.path).rgb
         if self.paired:
             return self._paired(item, rgb, scale)
-        box = self._box(rgb.shape[0], rgb.shape[1], scale)
+        try:
+            box = self._box(rgb.shape[0], rgb.shape[1], scale)
+        except UsageError as error:
+            raise InputError(f"{item.path}: {error}") from None
         hr = to_tensor(box.cut(rgb))
         key = (name, scale, self.source(degradation))
         if key not in self._lr_cache:
@@ -157,8 +160,6 @@ class BenchDataset:
 
 def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
     """``--preset`` and ``--paired-lr`` exclude each other; a preset name or file is validated up front."""
-    from srkit.errors import UsageError
-
     if paired_lr is not None and preset is not None:
         raise UsageError("--preset degrades --data, --paired-lr reads ready LR images: pass one of them")
     if preset is not None:

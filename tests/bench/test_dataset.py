@@ -85,3 +85,9 @@ def test_centre_crop_is_centred_on_the_scale_grid_and_matches_the_paired_lr(hr_d
     assert torch.equal(paired.lr, torch.from_numpy(full_lr[1:5, 1:5]).permute(2, 0, 1)[None])
     wide = open_dataset(hr_dir, centre_crop=1000).pair(1, scale=4, degradation="bicubic")
     assert wide.hr.shape[-2:] == (28, 24)
+
+
+def test_an_image_smaller_than_the_scale_is_an_input_error_naming_the_file(tmp_path: Path) -> None:
+    write_image(tmp_path / "dot.png", np.zeros((3, 3, 3), np.uint8))
+    with pytest.raises(InputError, match=r"dot\.png: image of 3x3 is smaller than the scale 4"):
+        open_dataset(tmp_path).pair(0, scale=4, degradation="bicubic")
