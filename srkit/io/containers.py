@@ -59,6 +59,11 @@ def jpeg_is_complete(data: bytes) -> bool:
     return False
 
 
+def png_is_complete(data: bytes) -> bool:
+    """Whether a PNG's chunk chain reaches its IEND chunk (a cut file ends before it; PNG spec 5.6)."""
+    return any(kind == b"IEND" for kind, _ in _png_chunks(data))
+
+
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     """Yield ``(type, payload)`` for each PNG chunk (length, type, data, CRC)."""
     pos = 8  # after the signature

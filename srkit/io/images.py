@@ -21,8 +21,8 @@ import numpy as np
 
 from srkit.errors import InputError, SrkitError, UsageError
 from srkit.io.atomic import atomic_path
-from srkit.io.containers import find_exif, jpeg_is_complete
-from srkit.io.formats import JPEG, WEBP, ImageFormat, extensions_text, format_for_path, sniff_format
+from srkit.io.containers import find_exif, jpeg_is_complete, png_is_complete
+from srkit.io.formats import JPEG, PNG, WEBP, ImageFormat, extensions_text, format_for_path, sniff_format
 from srkit.io.orientation import apply_orientation, exif_orientation
 
 Mode = Literal["grey", "rgb", "rgba", "grey_alpha"]
@@ -143,20 +143,41 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _decode(data: bytes, path: Path, named: ImageFormat) -> np.ndarray:
-    """Decode ``data`` (named by its extension as ``named``) to an RGB-ordered, upright uint8/uint16 array."""
+def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
+    """The file's bytes and sniffed format, refused (one-line ``InputError``) for a missing or empty file, an
+    unsupported extension, unrecognised content or a truncated JPEG: everything visible without decoding."""
+    named = format_for_path(path)
+    if named is None:
+        raise InputError(
+            f"cannot read image {path}: unsupported extension {path.suffix or '(none)'}; "
+            f"srkit reads {extensions_text()}"
+        )
+    data = _read_bytes(path)
     actual = sniff_format(data)
     if actual is None:
         raise InputError(f"cannot read image {path}: not a {named.name} image (unrecognised content)")
+    if (actual is JPEG and not jpeg_is_complete(data)) or (actual is PNG and not png_is_complete(data)):
+        raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
+    return data, actual
+
+
+def _decode(data: bytes, path: Path, actual: ImageFormat) -> np.ndarray:
+    """Decode ``data`` (checked content of format ``actual``) to an RGB-ordered, upright uint8/uint16 array."""
     with _quiet_opencv():
         pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels is None or (actual is JPEG and not jpeg_is_complete(data)):
+    if pixels is None:
         raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
     if pixels.dtype not in (np.uint8, np.uint16):
         raise InputError(f"cannot read image {path}: {pixels.dtype} samples are not supported; use 8- or 16-bit images")
     if pixels.ndim == 3 and pixels.shape[2] >= 3:
         pixels = pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]]  # BGR(A) -> RGB(A)
     return apply_orientation(pixels, exif_orientation(find_exif(data, actual)))
+
+
+def check_image_file(path: str | Path) -> Path:
+    """Refuse, without decoding, a file :func:`read_image` would fail on for a reason visible in its bytes."""
+    _checked_bytes(Path(path))
+    return Path(path)
 
 
 def read_image(path: str | Path) -> Image:
@@ -166,14 +187,8 @@ def read_image(path: str | Path) -> Image:
     empty, truncated, corrupt or unsupported file.
     """
     path = Path(path)
-    named = format_for_path(path)
-    if named is None:
-        raise InputError(
-            f"cannot read image {path}: unsupported extension {path.suffix or '(none)'}; "
-            f"srkit reads {extensions_text()}"
-        )
-    pixels = _decode(_read_bytes(path), path, named)
-    return image_from_array(pixels, source=path)
+    data, actual = _checked_bytes(path)
+    return image_from_array(_decode(data, path, actual), source=path)
 
 
 def _target_layout(image: Image, mode: Mode, fmt: ImageFormat, path: Path) -> np.ndarray:

@@ -29,7 +29,7 @@ import torch
 
 from srkit.errors import InputError, UsageError
 from srkit.io.discovery import InputItem, find_images
-from srkit.io.images import read_image
+from srkit.io.images import check_image_file, read_image
 from srkit.train.seeding import Stream, numpy_rng
 
 #: Decoded images kept in memory (float32 bytes); older ones are re-read from disk when needed.
@@ -110,6 +110,8 @@ class HRCrops:
 
     def __init__(self, folder: str | Path, crop: int, cache: ImageCache) -> None:
         self.items: list[InputItem] = find_images(folder)
+        for item in self.items:  # a bad file fails now, not when a random crop first draws it hours into a run
+            check_image_file(item.path)
         self.crop_size = crop
         self.cache = cache
 
@@ -148,6 +150,7 @@ class PairedCrops:
         skipped = 0
         for key in common:
             lr = cache.get(lrs[key])
+            check_image_file(hrs[key])
             if min(lr.shape[:2]) < crop // scale:
                 skipped += 1
                 continue

@@ -220,6 +220,19 @@ def test_read_truncated_file_says_truncated(tmp_path: Path, ext: str) -> None:
     _assert_read_fails(path, "truncated")
 
 
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_check_image_file_finds_a_cut_png_or_jpeg_without_decoding(tmp_path: Path, ext: str) -> None:
+    from srkit.io.images import check_image_file
+
+    whole, cut = tmp_path / f"whole{ext}", tmp_path / f"cut{ext}"
+    data = _valid_bytes(ext)
+    whole.write_bytes(data)
+    cut.write_bytes(data[:-20])
+    assert check_image_file(whole) == whole
+    with pytest.raises(InputError, match="truncated"):
+        check_image_file(cut)
+
+
 def test_read_text_with_image_extension_says_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("this is not a picture\n")

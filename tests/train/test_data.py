@@ -72,6 +72,14 @@ def test_crops_are_taken_from_the_photo_pixels(tmp_path: Path) -> None:
     assert len(matches) == 1
 
 
+def test_a_cut_photo_is_refused_when_the_data_is_opened_not_when_first_drawn(tmp_path: Path) -> None:
+    write_photo(tmp_path / "a.png", 40, 50, seed=3)
+    data = (tmp_path / "a.png").read_bytes()
+    (tmp_path / "b.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"b\.png: corrupt or truncated"):
+        HRCrops(tmp_path, 16, ImageCache())
+
+
 def test_small_photos_are_reflect_padded_to_the_crop() -> None:
     image = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)
     padded = reflect_pad_to(image, 4)
