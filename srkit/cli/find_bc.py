@@ -43,7 +43,7 @@ def command(
 ) -> None:
     from srkit.cli.common import resolve_device
     from srkit.errors import UsageError
-    from srkit.infer.bc_search import SearchSettings, check_deterministic, find_bc
+    from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler, find_bc
     from srkit.infer.criteria import make_criterion
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model
@@ -62,6 +62,7 @@ def command(
     if metric is not None:  # a learned metric's weights are checked before the model is loaded
         make_criterion(metric, device=device_name, weights_dir=weights_dir)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision="fp32", default_method=DEFAULT_METHOD)
+    check_process_has_ode_sampler(model.process.kind)
     bc_cfg = model.recipe.bc or BCConfig()
     kind = sampler_kind(sampler) if sampler else bc_cfg.sampler
     base = SamplerConfig(kind=kind, steps=bc_cfg.steps, order=bc_cfg.order if kind == "dpm_solver" else 1)  # type: ignore[arg-type]

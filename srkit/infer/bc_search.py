@@ -87,6 +87,20 @@ def check_deterministic(cfg: SamplerConfig) -> None:
         )
 
 
+def check_process_has_ode_sampler(process_kind: str) -> None:
+    """Refuse, with the reason, a model whose process has no deterministic sampler (ResShift, DoSSR: their samplers
+    add noise at every step), so no fixed x_T determines the output and eq. 20 has nothing to minimise."""
+    from srkit.diffusion.samplers import SAMPLERS, get_sampler
+
+    fitting = [name for name, spec in SAMPLERS.items() if process_kind in spec.processes]
+    if not any(get_sampler(name).is_deterministic(0.0) for name in fitting):
+        names = ", ".join(name.replace("_", "-") for name in fitting)
+        raise UsageError(
+            f"find-bc needs a deterministic sampler, and the {process_kind} process has none (samplers that fit it: "
+            f"{names}; each adds noise at every step); boundary conditions apply to models of the VP process, such as sr3"
+        )
+
+
 def candidate_noise(seed: int, index: int, shape: Sequence[int]) -> Tensor:
     """Candidate ``index``: standard normal of ``shape`` from a CPU generator seeded with ``(seed, "candidate", index)``."""
     return torch.randn(tuple(shape), generator=cpu_generator(derive_seed(seed, "candidate", index)))

@@ -162,3 +162,12 @@ def test_paired_references_are_matched_by_name_and_centre_cropped(tmp_path: Path
     refs = paired_references(tmp_path, 1, 16, 4)
     assert refs.hr.shape == (1, 3, 16, 16) and refs.lr.shape == (1, 3, 4, 4)
     np.testing.assert_allclose(refs.hr[0].permute(1, 2, 0).numpy(), hr[4:20, 8:24] / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize("process", ["resshift", "dossr"])
+def test_find_bc_refuses_processes_without_a_deterministic_sampler(process: str) -> None:
+    from srkit.infer.bc_search import check_process_has_ode_sampler
+
+    with pytest.raises(UsageError, match=f"the {process} process has none"):
+        check_process_has_ode_sampler(process)
+    check_process_has_ode_sampler("vp")
