@@ -42,15 +42,6 @@ def tiny_model(recipe: Recipe | None = None, seed: int = 0) -> SRModel:
     return model_from_modules(recipe, net.eval())
 
 
-def save_model_checkpoint(path: Path, model: SRModel) -> Path:
-    """Write ``model`` in the srkit model layout (``net.*``, kind ``srkit-model``, the recipe as JSON)."""
-    from srkit.io.checkpoints import save_checkpoint
-
-    tensors = {f"net.{name}": tensor for name, tensor in model.net.state_dict().items()}
-    save_checkpoint(path, tensors, {"kind": "srkit-model", "recipe": model.recipe.to_dict(), "step": 0, "params": "tiny"})
-    return path
-
-
 def smooth_photo(height: int, width: int, seed: int) -> np.ndarray:
     """A smooth random HxWx3 image in [0, 1] (low-frequency colour blobs, like a downscaled photo)."""
     rng = np.random.default_rng(seed)

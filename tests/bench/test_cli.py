@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.infer.tiny_model import save_tiny_checkpoint
 
 from srkit.cli.app import main
 
-from .conftest import save_model_checkpoint, tiny_model, tiny_recipe
+from .conftest import tiny_model, tiny_recipe
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -22,7 +23,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
-    return save_model_checkpoint(tmp_path / "tiny.safetensors", tiny_model(tiny_recipe({"kind": "ddpm", "steps": 2})))
+    return save_tiny_checkpoint(tmp_path / "tiny.safetensors", tiny_model(tiny_recipe({"kind": "ddpm", "steps": 2})))
 
 
 def test_bench_cli_takes_unquoted_method_lists_and_prints_only_json(
