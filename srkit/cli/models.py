@@ -21,11 +21,11 @@ def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
             console.print("no built-in models are shipped in this version of srkit (use --weights FILE)")
             return
         table = Table(title="built-in models")
-        columns = ("method", "model_id", "params", "steps", "bc")
-        for column in columns:
-            table.add_column(column)
+        for column in ("method", "model id", "params", "trained steps", "default sampler", "bc"):
+            table.add_column(column, no_wrap=True)
         for row in rows:
-            table.add_row(*(str(row.get(c, "")) for c in columns))
+            params = f"{int(row['params']) / 1e6:.2f}M" if str(row.get("params", "")).isdigit() else str(row.get("params", ""))
+            table.add_row(row["method"], row["model_id"], params, str(row["steps"]), row["sampler"], "yes" if row["bc"] else "-")
         console.print(table)
 
     out.result({"models": rows}, render)

@@ -38,10 +38,20 @@ def list_builtin_models() -> list[dict[str, Any]]:
                 "params": meta.get("params", ""),
                 "steps": meta.get("step", ""),
                 "recipe": meta.get("recipe_name", ""),
+                "sampler": _default_sampler(meta.get("recipe", "")),
                 "bc": (WEIGHTS_DIR / f"{path.stem}{BC_SUFFIX}").is_file(),
             }
         )
     return rows
+
+
+def _default_sampler(recipe_json: str) -> str:
+    """``kind x steps`` of the sampler in a checkpoint's stored recipe (empty if it has none)."""
+    try:
+        sampler = json.loads(recipe_json).get("sampler", {})
+    except (ValueError, AttributeError):
+        return ""
+    return f"{sampler.get('kind', '?').replace('_', '-')} x{sampler.get('steps', '?')}" if sampler else ""
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:

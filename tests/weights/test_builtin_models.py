@@ -72,3 +72,8 @@ def test_models_command_json_lists_the_shipped_models() -> None:
     result = subprocess.run([sys.executable, "-m", "srkit", "models", "--json"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert [row["method"] for row in json.loads(result.stdout)["models"]] == SHIPPED
+
+
+def test_models_rows_name_the_default_sampler_of_each_checkpoint() -> None:
+    samplers = {row["method"]: row["sampler"] for row in list_builtin_models()}
+    assert samplers["dossr"] == "dos-sde x5" and samplers["resshift"] == "resshift x15" and samplers["sr3"] == "ddim x20"
