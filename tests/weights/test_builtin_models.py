@@ -77,3 +77,19 @@ def test_models_command_json_lists_the_shipped_models() -> None:
 def test_models_rows_name_the_default_sampler_of_each_checkpoint() -> None:
     samplers = {row["method"]: row["sampler"] for row in list_builtin_models()}
     assert samplers["dossr"] == "dos-sde x5" and samplers["resshift"] == "resshift x15" and samplers["sr3"] == "ddim x20"
+
+
+@pytest.mark.parametrize("method", [m for m in SHIPPED if (WEIGHTS_DIR / f"{m}{BC_SUFFIX}").is_file()])
+def test_builtin_boundary_condition_fits_its_model_and_fixes_the_output(method: str) -> None:
+    from srkit.infer.bc import check_bc_for_run, load_bc
+
+    bc = load_bc(WEIGHTS_DIR / f"{method}{BC_SUFFIX}")
+    model = load_model(None, recipe=_recipe(method))
+    check_bc_for_run(bc, model, model.recipe.sampler)  # same model id, channels, a deterministic sampler
+    assert (bc.sampler, bc.steps) == (model.recipe.sampler.kind, model.recipe.sampler.steps)
+    higher_is_better = bc.metric in ("psnr", "ssim")
+    assert (bc.score > bc.median_score) == higher_is_better  # the winner beats the typical candidate on its references
+    lr = torch.rand(1, 3, bc.shape[1] // 4, bc.shape[2] // 4, generator=torch.Generator().manual_seed(0))
+    first, nfe = model.super_resolve(lr, noise=bc.x_T[None])
+    again, _ = model.super_resolve(lr, noise=bc.x_T[None], generator=torch.Generator().manual_seed(5))
+    assert nfe == bc.steps and torch.equal(first, again)  # the BC alone determines the output
