@@ -29,14 +29,12 @@ def check_folder_path(path: str | Path) -> Path:
 
 def make_folder(path: str | Path) -> Path:
     """Create folder ``path`` with its parents (fine if it exists); a one-line error where a file is in the way
-    or the folder cannot be created."""
-    folder = Path(path)
+    or the folder cannot be created (permissions, read-only file system)."""
+    folder = check_folder_path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UsageError(f"cannot create folder {folder}: a file of that name is in the way") from None
-    except PermissionError:
-        raise UsageError(f"cannot create folder {folder}: permission denied") from None
+    except OSError as error:
+        raise UsageError(f"cannot create folder {folder}: {error.strerror or error}") from None
     return folder
 
 

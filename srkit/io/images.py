@@ -145,7 +145,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
     """The file's bytes and sniffed format, refused (one-line ``InputError``) for a missing or empty file, an
-    unsupported extension, unrecognised content or a truncated JPEG: everything visible without decoding."""
+    unsupported extension, unrecognised content or a cut JPEG or PNG: everything visible without decoding."""
     named = format_for_path(path)
     if named is None:
         raise InputError(
