@@ -146,4 +146,4 @@ def test_bc_sampler_note_only_when_the_run_differs_from_the_search():
     bc = BoundaryCondition(torch.zeros(3, 8, 8), "", "tiny", "ddim", 20)
     assert bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=20)) is None
     assert "ddim with 7 steps" in bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=7))
-    assert "dpm_solver" in bc_sampler_note(bc, SamplerConfig(kind="dpm_solver", steps=20, order=2))
+    assert "dpm-solver with 20 steps (order 2)" in bc_sampler_note(bc, SamplerConfig(kind="dpm_solver", steps=20, order=2))
