@@ -125,6 +125,13 @@ class HRCrops:
         return Sample(hr=image[top : top + self.crop_size, left : left + self.crop_size])
 
 
+def _check_pair_sizes(lr: tuple[int, ...], hr: tuple[int, ...], lr_path: Path, hr_path: Path, s: int) -> None:
+    """The HR must be ``s`` times the LR, up to ``s - 1`` extra pixels at the bottom/right (cropped off)."""
+    if not all(s * lr[i] <= hr[i] < s * (lr[i] + 1) for i in (0, 1)):
+        raise InputError(f"{hr_path} is {hr[1]}x{hr[0]} but its LR {lr_path} is {lr[1]}x{lr[0]}: "
+                         f"the HR must be {s}x the LR size")
+
+
 def _pair_key(item: InputItem) -> str:
     return item.relative.with_suffix("").as_posix()
 
@@ -148,9 +155,9 @@ class PairedCrops:
             raise InputError(f"no LR/HR pairs: no file in {lr_folder} has a same-named file in {hr_folder}")
         self.pairs: list[tuple[Path, Path]] = []
         skipped = 0
-        for key in common:
+        for key in common:  # every pair is read once now: a bad file or size fails before the run, not hours in
             lr = cache.get(lrs[key])
-            check_image_file(hrs[key])
+            _check_pair_sizes(lr.shape, cache.get(hrs[key]).shape, lrs[key], hrs[key], scale)
             if min(lr.shape[:2]) < crop // scale:
                 skipped += 1
                 continue
@@ -168,10 +175,6 @@ class PairedCrops:
         lr_path, hr_path = self.pairs[index]
         lr, hr = self.cache.get(lr_path), self.cache.get(hr_path)
         s, size = self.scale, self.crop_size // self.scale
-        if hr.shape[0] < s * lr.shape[0] or hr.shape[1] < s * lr.shape[1] or hr.shape[0] >= s * (lr.shape[0] + 1) \
-                or hr.shape[1] >= s * (lr.shape[1] + 1):
-            raise InputError(f"{hr_path} is {hr.shape[1]}x{hr.shape[0]} but its LR {lr_path} is "
-                             f"{lr.shape[1]}x{lr.shape[0]}: the HR must be {s}x the LR size")
         top = int(rng.integers(lr.shape[0] - size + 1))
         left = int(rng.integers(lr.shape[1] - size + 1))
         return Sample(hr=hr[s * top : s * (top + size), s * left : s * (left + size)],

@@ -142,12 +142,13 @@ def test_pairs_without_partners_are_an_input_error(tmp_path: Path) -> None:
         PairedCrops(tmp_path / "lr", tmp_path / "hr", 16, 4, ImageCache())
 
 
-def test_an_hr_of_the_wrong_size_is_named(tmp_path: Path) -> None:
+def test_an_hr_of_the_wrong_size_is_named_when_the_pairs_are_opened(tmp_path: Path) -> None:
     write_photo(tmp_path / "lr" / "a.png", 8, 8, seed=0)
     write_photo(tmp_path / "hr" / "a.png", 20, 32, seed=0)
-    source = PairedCrops(tmp_path / "lr", tmp_path / "hr", 16, 4, ImageCache())
-    with pytest.raises(InputError, match="4x the LR size"):
-        source.crop(0, np.random.default_rng(0))
+    with pytest.raises(InputError, match=r"a\.png is 32x20 .* the HR must be 4x the LR size"):
+        PairedCrops(tmp_path / "lr", tmp_path / "hr", 16, 4, ImageCache())
+    write_photo(tmp_path / "hr" / "a.png", 35, 33, seed=0)  # up to scale-1 extra pixels are cropped off
+    assert len(PairedCrops(tmp_path / "lr", tmp_path / "hr", 16, 4, ImageCache())) == 1
 
 
 def test_image_cache_evicts_the_least_recently_used(tmp_path: Path) -> None:
