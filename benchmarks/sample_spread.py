@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from srkit.bench.dataset import open_dataset
+from srkit.bench.dataset import open_dataset, to_array, to_tensor
 from srkit.bench.upscalers import BicubicUpscaler
 from srkit.infer.loading import open_model
 from srkit.infer.pipeline import super_resolve_image
@@ -37,10 +37,6 @@ METHODS = ("resshift", "dossr", "ccsr")
 COLUMNS = ("bicubic", "one sample", "mean of samples", "one-step estimate")
 
 
-def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-
-
 def measure(method: str, data: str, centre_crop: int | None, samples: int) -> dict[str, float]:
     """Mean PSNR-Y over the images of bicubic, one sample, the mean of ``samples`` samples and the 1-step estimate."""
     model = open_model(method=method, recipe_path=None, weights=None, device="cpu", precision="fp32", default_method=method)
@@ -49,11 +45,11 @@ def measure(method: str, data: str, centre_crop: int | None, samples: int) -> di
     scores = []
     for index in track(range(len(dataset.names)), description=method, console=Console(stderr=True)):
         pair = dataset.pair(index, scale=model.scale, degradation=model.recipe.data.degradation)
-        lr = pair.lr[0].permute(1, 2, 0).numpy()
+        lr = to_array(pair.lr)
         outputs = [super_resolve_image(model, lr, seed=seed).rgb for seed in range(samples)]
-        estimate = _tensor(super_resolve_image(model, lr, seed=0, sampler=one_step).rgb)
+        estimate = to_tensor(super_resolve_image(model, lr, seed=0, sampler=one_step).rgb)
         bicubic = BicubicUpscaler(model.scale)(pair.lr)[0]
-        images = (bicubic, _tensor(outputs[0]), _tensor(np.mean(outputs, axis=0)), estimate)
+        images = (bicubic, to_tensor(outputs[0]), to_tensor(np.mean(outputs, axis=0)), estimate)
         scores.append([psnr(image, pair.hr, crop=model.scale).item() for image in images])
     means = np.mean(scores, axis=0)
     return {"method": method, "steps": model.recipe.sampler.steps, "samples": samples, "images": len(scores),
