@@ -25,7 +25,8 @@ def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
             table.add_column(column, no_wrap=True)
         for row in rows:
             params = f"{int(row['params']) / 1e6:.2f}M" if str(row.get("params", "")).isdigit() else str(row.get("params", ""))
-            table.add_row(row["method"], row["model_id"], params, str(row["steps"]), row["sampler"], "yes" if row["bc"] else "-")
+            steps = f"{row['steps']} (stage 2)" if row["stage"] == 2 else str(row["steps"])
+            table.add_row(row["method"], row["model_id"], params, steps, row["sampler"], "yes" if row["bc"] else "-")
         console.print(table)
 
     out.result({"models": rows}, render)

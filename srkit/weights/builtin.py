@@ -29,7 +29,8 @@ def list_builtin_models() -> list[dict[str, Any]]:
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors"), key=lambda p: p.stem):
         if path.name.endswith(BC_SUFFIX):
             continue
-        meta = _read_metadata(path)
+        header = _read_header(path)
+        meta = dict(header.get("__metadata__", {}))
         rows.append(
             {
                 "method": path.stem,
@@ -37,6 +38,7 @@ def list_builtin_models() -> list[dict[str, Any]]:
                 "model_id": meta.get("model_id", ""),
                 "params": meta.get("params", ""),
                 "steps": meta.get("step", ""),
+                "stage": 2 if any(name.startswith("decoder.") for name in header) else 1,
                 "recipe": meta.get("recipe_name", ""),
                 "sampler": _default_sampler(meta.get("recipe", "")),
                 "bc": (WEIGHTS_DIR / f"{path.stem}{BC_SUFFIX}").is_file(),
@@ -54,9 +56,8 @@ def _default_sampler(recipe_json: str) -> str:
     return f"{sampler.get('kind', '?').replace('_', '-')} x{sampler.get('steps', '?')}" if sampler else ""
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
-    """Read the JSON header of a safetensors file without loading tensors."""
+def _read_header(path: Path) -> dict[str, Any]:
+    """Read the JSON header of a safetensors file (tensor names and ``__metadata__``) without loading tensors."""
     with path.open("rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
-        header = json.loads(handle.read(size))
-    return dict(header.get("__metadata__", {}))
+        return json.loads(handle.read(size))

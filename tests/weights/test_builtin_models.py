@@ -79,6 +79,11 @@ def test_models_rows_name_the_default_sampler_of_each_checkpoint() -> None:
     assert samplers["dossr"] == "dos-sde x5" and samplers["resshift"] == "resshift x15" and samplers["sr3"] == "ddim x20"
 
 
+def test_models_rows_mark_the_stage_2_checkpoint_by_its_decoder_weights() -> None:
+    stages = {row["method"]: row["stage"] for row in list_builtin_models()}
+    assert stages == {method: 2 if method == "ccsr" else 1 for method in SHIPPED}
+
+
 @pytest.mark.parametrize("method", [m for m in SHIPPED if (WEIGHTS_DIR / f"{m}{BC_SUFFIX}").is_file()])
 def test_builtin_boundary_condition_fits_its_model_and_fixes_the_output(method: str) -> None:
     from srkit.infer.bc import check_bc_for_run, load_bc
