@@ -106,7 +106,9 @@ def test_nutl_losses_equal_hand_computed_values_on_a_toy_case():
     process, net = vp(T=10), AffineNet()
     x0, y = _batch()
     loss, logs = NutlObjective("eps", "l2", t_max=2 / 3)(net, process, x0, y, torch.Generator().manual_seed(8))
-    t, eps = _draw(process, 8)
+    gen = torch.Generator().manual_seed(8)  # l_diff's t on [0, t_max], then three independent noises
+    t = torch.randint(0, 7, (SHAPE[0],), generator=gen)
+    eps, eps_T, eps_tmax = (torch.randn(SHAPE, generator=gen) for _ in range(3))
     assert [int(c["t"][0]) for c in net.calls[1:]] == [9, 6]  # t = T, then t_max = round(2T/3) - 1
     w = net.weight.detach()
 
@@ -114,9 +116,9 @@ def test_nutl_losses_equal_hand_computed_values_on_a_toy_case():
         return w[0] * x + w[1] * y + w[2] * tt / 1000 + w[3]
 
     ab = process.alphas_cumprod
-    x_T = math.sqrt(ab[9]) * x0 + math.sqrt(1 - ab[9]) * eps
+    x_T = math.sqrt(ab[9]) * x0 + math.sqrt(1 - ab[9]) * eps_T
     x0_T = (x_T - math.sqrt(1 - ab[9]) * f(x_T, 9)) / math.sqrt(ab[9])
-    x_tmax = math.sqrt(ab[6]) * x0_T + math.sqrt(1 - ab[6]) * eps
+    x_tmax = math.sqrt(ab[6]) * x0_T + math.sqrt(1 - ab[6]) * eps_tmax
     x0_tmax = (x_tmax - math.sqrt(1 - ab[6]) * f(x_tmax, 6)) / math.sqrt(ab[6])
     l_T, l_tmax = ((x0 - x0_T) ** 2).mean(), ((x0 - x0_tmax) ** 2).mean()
     torch.testing.assert_close(logs["loss_T"], l_T)
@@ -127,6 +129,16 @@ def test_nutl_losses_equal_hand_computed_values_on_a_toy_case():
     torch.testing.assert_close(logs["loss_diff"], l_diff)
     torch.testing.assert_close(loss.detach(), l_diff + l_T + l_tmax)
     assert len(net.calls) == 3 and all(c["grad"] for c in net.calls)
+
+
+def test_nutl_draws_l_diff_timesteps_up_to_t_max_only():
+    process, x0, y = vp(T=30), *_batch()
+    seen = set()
+    for seed in range(40):
+        net = AffineNet()
+        NutlObjective("eps", "l2", t_max=2 / 3)(net, process, x0, y, torch.Generator().manual_seed(seed))
+        seen |= {int(v) for v in net.calls[0]["t"]}
+    assert max(seen) == 19 and min(seen) == 0  # index of paper step round(2T/3) = 20
 
 
 def test_objectives_reject_impossible_settings():

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Net
-from srkit.diffusion.noise import randn_like
+from srkit.diffusion.noise import randint, randn_like
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
 
@@ -39,15 +39,19 @@ class TrainingDraw:
 
 
 def draw_training_input(
-    process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator
+    process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator, t_end: int | None = None
 ) -> TrainingDraw:
     """Draw ``t`` from the process's training range, then ``eps``, and form ``x_t`` (always in that order).
 
-    Training needs fresh draws every step, so the generator is required (no silent default seed).
+    ``t_end`` narrows ``t`` to uniform on ``[0, t_end)`` (CCSR's ``l_diff``). Training needs fresh
+    draws every step, so the generator is required (no silent default seed).
     """
     if generator is None:
         raise UsageError("training objectives need a torch.Generator to draw timesteps and noise from")
-    t = process.training_timesteps(x0.shape[0], generator, x0.device)
+    if t_end is None:
+        t = process.training_timesteps(x0.shape[0], generator, x0.device)
+    else:
+        t = randint(t_end, x0.shape[0], generator, x0.device)
     eps = randn_like(x0, generator)
     return TrainingDraw(t=t, eps=eps, x_t=process.q_sample(x0, y, eps, t))
 
