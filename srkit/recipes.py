@@ -59,7 +59,7 @@ class ProcessConfig:
 class ObjectiveConfig:
     """Training objective: eps/x0 regression (L1/L2), DREAM (§2), CCSR non-uniform timestep learning (§5)."""
 
-    prediction: Literal["eps", "x0"] = "eps"
+    prediction: Literal["eps", "x0", "vp_eps"] = "eps"
     loss: Literal["l1", "l2"] = "l2"
     dream_p: float | None = None
     nutl: bool = False

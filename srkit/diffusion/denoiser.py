@@ -17,7 +17,7 @@ from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
 
 Net = Callable[[Tensor, Tensor, Tensor], Tensor]
-PREDICTIONS = ("eps", "x0", "v")
+PREDICTIONS = ("eps", "x0", "v", "vp_eps")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ class DenoiserOutput:
 class Denoiser:
     """Wrap ``net`` for ``process``: ``denoiser(x_t, y, t) -> DenoiserOutput``, counting calls in :attr:`nfe`.
 
-    ``prediction`` says what the network outputs: ``"eps"``, ``"x0"`` or ``"v"`` (VP only).
+    ``prediction`` says what the network outputs: ``"eps"``, ``"x0"``, ``"v"`` (VP only) or
+    ``"vp_eps"`` (the noise of a VP process with the same signal level, ``x0 = (x_t - c_eps out) /
+    (c_x0 + c_y)``: official DoSSR; the same as ``"eps"`` on VP).
     """
 
     def __init__(self, net: Net, process: DiffusionProcess, prediction: str = "eps") -> None:
@@ -58,6 +60,9 @@ class Denoiser:
             x0, eps = process.x0_from_eps(x_t, y, raw, t), raw
         elif self.prediction == "x0":
             x0, eps = raw, process.eps_from_x0(x_t, y, raw, t)
+        elif self.prediction == "vp_eps":
+            x0 = process.x0_from_vp_eps(x_t, raw, t)
+            eps = process.eps_from_x0(x_t, y, x0, t)
         else:
             x0, eps = process.x0_from_v(x_t, raw, t), process.eps_from_v(x_t, raw, t)
         if clip_x0:

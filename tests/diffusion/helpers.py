@@ -56,6 +56,8 @@ class OracleNet:
         if self.prediction == "x0":
             return self.x0.clone()
         c_x0, c_y, c_eps = coefficients(self.process, ti, x_in)
+        if self.prediction == "vp_eps":  # the noise of a VP process with signal c_x0 + c_y
+            return (unscale(self.process, x_in, ti) - (c_x0 + c_y) * self.x0) / c_eps
         return (unscale(self.process, x_in, ti) - c_x0 * self.x0 - c_y * y) / c_eps
 
 

@@ -4,7 +4,7 @@ import torch
 from srkit.diffusion.denoiser import Denoiser
 from srkit.errors import UsageError
 
-from .helpers import AffineNet, OracleNet, resshift, vp
+from .helpers import AffineNet, OracleNet, dossr, resshift, vp
 
 
 def test_denoiser_scales_input_calls_net_once_and_counts_nfe():
@@ -37,6 +37,23 @@ def test_denoiser_recovers_truth_from_an_oracle_of_each_parameterisation(predict
     out = Denoiser(net, process, prediction)(x_t, torch.zeros_like(x0), t)
     torch.testing.assert_close(out.x0, x0)
     torch.testing.assert_close(out.eps, eps)
+
+
+@pytest.mark.parametrize("make", [vp, resshift, dossr])
+def test_vp_eps_output_is_read_through_the_total_signal_level(make):
+    process = make()
+    gen = torch.Generator().manual_seed(1)
+    x0, y, eps = (torch.rand(2, 3, 4, 4, generator=gen, dtype=torch.float64) * 2 - 1 for _ in range(3))
+    t = torch.tensor([0, process.start_index])
+    x_t = process.q_sample(x0, y, eps, t)
+    out = Denoiser(OracleNet(process, x0, "vp_eps"), process, "vp_eps")(x_t, y, t)
+    torch.testing.assert_close(out.x0, x0)
+    torch.testing.assert_close(out.eps, eps)
+    c = [process.coef(int(i)) for i in t]
+    by_hand = torch.stack([(x_t[i] - c[i].eps * out.raw[i]) / (c[i].x0 + c[i].y) for i in range(2)])
+    torch.testing.assert_close(out.x0, by_hand)
+    if make is vp:
+        torch.testing.assert_close(out.raw, eps)  # the same as eps prediction on VP
 
 
 def test_clipped_x0_comes_with_the_matching_eps():

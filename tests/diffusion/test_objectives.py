@@ -11,7 +11,7 @@ from srkit.diffusion.objectives import (
 )
 from srkit.errors import UsageError
 
-from .helpers import AffineNet, dossr, resshift, vp
+from .helpers import AffineNet, coefficients, dossr, resshift, unscale, vp
 
 SHAPE = (4, 2, 5, 5)
 PROCESSES = {"vp": vp, "resshift": resshift, "dossr": dossr}
@@ -43,7 +43,7 @@ def test_regression_loss_is_the_l1_error_of_the_eps_prediction_with_one_call():
     assert logs["loss"] == loss.detach()
 
 
-@pytest.mark.parametrize("prediction", ["eps", "x0"])
+@pytest.mark.parametrize("prediction", ["eps", "x0", "vp_eps"])
 @pytest.mark.parametrize("kind", list(PROCESSES))
 def test_dream_with_p_inf_equals_standard_loss_bit_for_bit(kind, prediction):
     process = PROCESSES[kind]()
@@ -55,8 +55,10 @@ def test_dream_with_p_inf_equals_standard_loss_bit_for_bit(kind, prediction):
     assert logs["dream_lambda"] == 0
 
 
-@pytest.mark.parametrize("prediction", ["eps", "x0"])
-@pytest.mark.parametrize("kind", ["vp", "resshift"])
+@pytest.mark.parametrize("kind, prediction", [
+    (kind, prediction) for kind in ("vp", "resshift", "dossr") for prediction in ("eps", "x0", "vp_eps")
+    if (kind, prediction) != ("dossr", "eps")  # x0 is not readable from eps there: see the Algorithm 3 test
+])
 def test_dream_with_p_zero_trains_on_the_renoised_own_prediction(kind, prediction):
     process, net = PROCESSES[kind](), AffineNet()
     x0, y = _batch()
@@ -69,6 +71,20 @@ def test_dream_with_p_zero_trains_on_the_renoised_own_prediction(kind, predictio
     own_x0 = first_out.x0
     expected_input = process.scale_model_input(process.q_sample(own_x0, y, eps, t), t)
     torch.testing.assert_close(second_call["x_in"], expected_input)
+
+
+@pytest.mark.parametrize("kind", ["resshift", "dossr"])
+def test_dream_vp_eps_target_maps_the_rectified_input_to_x0(kind):
+    process, net = PROCESSES[kind](), AffineNet()
+    x0, y = _batch()
+    loss, _ = DreamObjective(0.5, "vp_eps", "l2")(net, process, x0, y, torch.Generator().manual_seed(7))
+    t, _ = _draw(process, 7)
+    x_hat = unscale(process, net.calls[1]["x_in"], t)
+    c_x0, c_y, c_eps = coefficients(process, t, x0)
+    target = (x_hat - (c_x0 + c_y) * x0) / c_eps
+    with torch.no_grad():
+        out = AffineNet()(net.calls[1]["x_in"], y, t.float())
+    torch.testing.assert_close(loss.detach(), ((out - target) ** 2).mean())
 
 
 def test_dream_eps_form_matches_algorithm_3_where_x0_is_unidentifiable():

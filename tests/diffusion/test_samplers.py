@@ -38,7 +38,7 @@ ORACLE_CASES = (
 )
 
 
-@pytest.mark.parametrize("prediction", ["eps", "x0"])
+@pytest.mark.parametrize("prediction", ["eps", "x0", "vp_eps"])
 @pytest.mark.parametrize("name, options, nfe", ORACLE_CASES)
 def test_every_sampler_returns_x0_exactly_for_an_oracle_and_reports_its_nfe(name, options, nfe, prediction):
     spec = get_sampler(name)
@@ -168,6 +168,23 @@ def test_dos_sde_solvers_converge_in_distribution_on_gaussian_data():
         assert errors[order, 100] < 0.025
     assert max(errors[2, 100], errors[3, 100]) < errors[1, 100]
     assert errors[3, 5] < errors[1, 5]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("steps", [1, 2, 5])
+def test_dos_sde_with_vp_eps_returns_x0_in_float32_on_the_recipe_schedule(steps, order):
+    """The dossr recipe's process (sr3's T=2000 schedule): its first step has 1 - eta = 2.5e-6, where
+    reading an eps output through eq. (29) divides by a(1 - eta) ~ 7e-7 (float32 rounding alone
+    costs ~0.25 at 1 step); the vp_eps reading divides by a_t ~ 0.29 and stays exact."""
+    from srkit.diffusion.processes import DoSSRProcess
+    from srkit.diffusion.schedules import make_betas
+
+    process = DoSSRProcess(make_betas("linear", 2000, 1e-6, 1e-2))
+    x0, y = _data()
+    net = OracleNet(process, x0.double(), "vp_eps")
+    result = sample_dos_sde(Denoiser(lambda x, yy, t: net(x, yy, t).float(), process, "vp_eps"), process, y,
+                            steps=steps, order=order, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(result.x0, x0, atol=2e-6, rtol=0)
 
 
 def test_dos_sde_never_evaluates_where_eta_is_one():

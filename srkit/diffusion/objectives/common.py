@@ -63,12 +63,17 @@ def pixel_loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
     return error.abs().mean() if kind == "l1" else error.square().mean()
 
 
-def regression_target(process: DiffusionProcess, prediction: str, x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
-    """What the network should output: ``eps``, ``x0`` or (VP) ``v = sqrt(ab) eps - sqrt(1-ab) x0``."""
+def regression_target(
+    process: DiffusionProcess, prediction: str, x0: Tensor, eps: Tensor, t: Tensor, x_t: Tensor
+) -> Tensor:
+    """What the network should output for ``x_t = q_sample(x0, y, eps, t)``: ``eps``, ``x0``,
+    (VP) ``v = sqrt(ab) eps - sqrt(1-ab) x0`` or ``vp_eps = (x_t - (c_x0 + c_y) x0) / c_eps``."""
     if prediction == "eps":
         return eps
     if prediction == "x0":
         return x0
+    if prediction == "vp_eps":
+        return process.vp_eps_from_x0(x_t, x0, t)
     return process.v_from_x0_eps(x0, eps, t)  # type: ignore[attr-defined]  # Denoiser checked v => VP
 
 

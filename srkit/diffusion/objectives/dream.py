@@ -13,6 +13,7 @@ from srkit.diffusion.objectives.common import (
     check_loss,
     draw_training_input,
     pixel_loss,
+    regression_target,
 )
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
@@ -27,8 +28,10 @@ class DreamObjective:
 
     - eps models (Algorithm 3 for VP): ``eps' = eps + lam (eps - f)``, input
       ``x_hat = q_sample(x0, y, eps', t)``, target ``eps'``;
-    - x0 models (METHODS.md §2, general view): ``x0_mix = lam f + (1 - lam) x0``, input
-      ``x_hat = q_sample(x0_mix, y, eps, t)`` with the *same* ``eps``, target ``x0``.
+    - x0 and vp_eps models (METHODS.md §2, general view): ``x0_mix = lam x0_f + (1 - lam) x0``
+      with ``x0_f`` the first pass's x0 estimate, input ``x_hat = q_sample(x0_mix, y, eps, t)``
+      with the *same* ``eps``, target the output that maps ``x_hat`` to ``x0`` (``x0`` itself
+      for x0 models).
 
     Both are the same rectification wherever ``x0`` can be read off ``x_t``: re-noising
     ``x0_mix`` built from the eps model's ``x0`` estimate gives exactly ``x_hat`` above,
@@ -44,8 +47,8 @@ class DreamObjective:
         check_loss(self.loss)
         if not self.p >= 0:
             raise UsageError(f"DREAM needs p >= 0 (0 = DRM, inf = standard training), got {self.p}")
-        if self.prediction not in ("eps", "x0"):
-            raise UsageError(f"DREAM supports eps or x0 prediction, not {self.prediction!r}")
+        if self.prediction not in ("eps", "x0", "vp_eps"):
+            raise UsageError(f"DREAM supports eps, x0 or vp_eps prediction, not {self.prediction!r}")
 
     def rectification_weight(self, process: DiffusionProcess, t: Tensor, like: Tensor) -> Tensor:
         """``lam = noise_level(t) ** p``; exactly 0 for ``p = inf``."""
@@ -58,13 +61,13 @@ class DreamObjective:
         draw = draw_training_input(process, x0, y, generator)
         denoiser = Denoiser(net, process, self.prediction)
         with torch.no_grad():
-            first = denoiser(draw.x_t, y, draw.t).raw
+            first = denoiser(draw.x_t, y, draw.t)
         lam = self.rectification_weight(process, draw.t, x0)
         if self.prediction == "eps":
-            target = draw.eps + lam * (draw.eps - first)
+            target = draw.eps + lam * (draw.eps - first.raw)
             x_hat = process.q_sample(x0, y, target, draw.t)
         else:
-            target = x0
-            x_hat = process.q_sample(lam * first + (1.0 - lam) * x0, y, draw.eps, draw.t)
+            x_hat = process.q_sample(lam * first.x0 + (1.0 - lam) * x0, y, draw.eps, draw.t)
+            target = regression_target(process, self.prediction, x0, draw.eps, draw.t, x_hat)
         loss = pixel_loss(denoiser(x_hat, y, draw.t).raw, target, self.loss)
         return loss, {"loss": loss.detach(), "dream_lambda": lam.mean().detach()}

@@ -56,7 +56,7 @@ class NutlObjective:
         denoiser = Denoiser(net, process, self.prediction)
         t_max_index = fraction_to_index(self.t_max, process.T)
         draw = draw_training_input(process, x0, y, generator, t_end=t_max_index + 1)
-        target = regression_target(process, self.prediction, x0, draw.eps, draw.t)
+        target = regression_target(process, self.prediction, x0, draw.eps, draw.t, draw.x_t)
         loss_diff = pixel_loss(denoiser(draw.x_t, y, draw.t).raw, target, self.loss)
 
         t_last = timestep(process.T - 1, x0)

@@ -21,7 +21,9 @@ from srkit.diffusion.processes.base import DiffusionProcess
 class RegressionObjective:
     """``|| target - net(x_t, y, t) ||`` with ``x_t`` from the process, ``t`` uniform (1 network call).
 
-    ``prediction``: ``"eps"`` (target ``eps``), ``"x0"`` (target ``x0``) or ``"v"`` (VP only);
+    ``prediction``: ``"eps"`` (target ``eps``), ``"x0"`` (target ``x0``), ``"v"`` (VP only) or
+    ``"vp_eps"`` (target ``(x_t - (c_x0 + c_y) x0) / c_eps``; the official DoSSR code weights this
+    error in x0 space, srkit in the output's own space, as the eps prior was trained);
     ``loss``: ``"l1"`` or ``"l2"`` (mean over all elements).
     """
 
@@ -36,5 +38,5 @@ class RegressionObjective:
     ) -> tuple[Tensor, dict[str, Tensor]]:
         draw = draw_training_input(process, x0, y, generator)
         out = Denoiser(net, process, self.prediction)(draw.x_t, y, draw.t)
-        loss = pixel_loss(out.raw, regression_target(process, self.prediction, x0, draw.eps, draw.t), self.loss)
+        loss = pixel_loss(out.raw, regression_target(process, self.prediction, x0, draw.eps, draw.t, draw.x_t), self.loss)
         return loss, {"loss": loss.detach()}

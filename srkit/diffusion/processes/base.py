@@ -115,6 +115,21 @@ class DiffusionProcess(ABC):
         c_x0 = self._gather(0, t, x_t).clamp_min(MIN_SIGNAL)
         return (x_t - self._gather(1, t, x_t) * y - self._gather(2, t, x_t) * eps) / c_x0
 
+    def x0_from_vp_eps(self, x_t: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+        """Read ``eps`` as the noise of a VP process with the same total signal: ``(x_t - c_eps eps) / (c_x0 + c_y)``.
+
+        The official DoSSR parameterisation (``x0 = (x_t - s_t eps) / a_t``; equal to
+        :meth:`x0_from_eps` on VP): the network's target is then ``eps + c_y (y - x0) / c_eps``,
+        and the conversion is never singular, unlike ``x0_from_eps`` where ``eta_t -> 1``.
+        """
+        signal = (self._gather(0, t, x_t) + self._gather(1, t, x_t)).clamp_min(MIN_SIGNAL)
+        return (x_t - self._gather(2, t, x_t) * eps) / signal
+
+    def vp_eps_from_x0(self, x_t: Tensor, x0: Tensor, t: Tensor) -> Tensor:
+        """Invert :meth:`x0_from_vp_eps`: ``(x_t - (c_x0 + c_y) x0) / c_eps`` (needs ``t >= 0``)."""
+        signal = self._gather(0, t, x_t) + self._gather(1, t, x_t)
+        return (x_t - signal * x0) / self._gather(2, t, x_t)
+
     def eps_from_x0(self, x_t: Tensor, y: Tensor, x0: Tensor, t: Tensor) -> Tensor:
         """Invert :meth:`q_sample` for the noise: ``(x_t - c_x0 x0 - c_y y) / c_eps`` (needs ``t >= 0``)."""
         return (x_t - self._gather(0, t, x_t) * x0 - self._gather(1, t, x_t) * y) / self._gather(2, t, x_t)
