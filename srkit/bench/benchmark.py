@@ -119,6 +119,7 @@ class BenchResult:
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     centre_crop: int | None = None
+    color_fix: str = "none"
 
     def header(self, pretty: bool = False) -> list[str]:
         """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
@@ -196,14 +197,15 @@ def _bicubic_description() -> dict[str, Any]:
 
 
 def _plan(
-    rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device
+    rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device,
+    color_fix: str = "none",
 ) -> list[_RowRun]:
     plan = []
     if include_bicubic:
         for label, scale, source in _bicubic_rows(dataset, rows):
             plan.append(_RowRun(label, BicubicUpscaler(scale, device), source, _bicubic_description()))
     for row in rows:
-        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile, bc=row.bc)
+        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile, bc=row.bc, color_fix=color_fix)
         plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row, upscaler)))
     return plan
 
@@ -299,6 +301,7 @@ def run_bench(
     crop_border: int | None = None,
     weights_dir: str | Path | None = None,
     include_bicubic: bool = True,
+    color_fix: str = "none",
 ) -> BenchResult:
     """Benchmark ``rows`` (plus the bicubic baseline) on ``dataset``; write the result files when ``out_dir`` is set.
 
@@ -307,6 +310,7 @@ def run_bench(
     learned metrics run (CUDA only; else CPU) and the device the table names.
     ``tile``: output pixels, ``"auto"`` or None (whole images). Metrics that cannot
     run offline are reported unavailable (``result.unavailable``) without failing the run.
+    ``color_fix`` (``none``, ``wavelet``, ``adain``) applies to the model rows, not to bicubic.
     """
     from srkit.metrics import parse_metrics
 
@@ -314,7 +318,7 @@ def run_bench(
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)
     notify = progress or (lambda kind, info: None)
-    plan = _plan(rows, dataset, tile, include_bicubic, device)
+    plan = _plan(rows, dataset, tile, include_bicubic, device, color_fix)
     out = Path(out_dir) if out_dir is not None else None
     image_dir = out / "images" if out is not None and save_images else None
     if image_dir is not None:
@@ -326,7 +330,7 @@ def run_bench(
                         device=metric_device(device), unavailable=unavailable)
         results.append(_run_row(run, dataset, scorer=scorer, runs=runs, seed=seed, image_dir=image_dir, notify=notify))
     result = BenchResult(results, names, device_name(device), seed, runs, len(dataset),
-                         dataset.lr_seed, dict(unavailable), centre_crop=dataset.centre_crop)
+                         dataset.lr_seed, dict(unavailable), centre_crop=dataset.centre_crop, color_fix=color_fix)
     if out is not None:
         write_bench_files(result, out)
     return result
@@ -351,8 +355,9 @@ def bench_markdown(result: BenchResult) -> str:
     """The table as GitHub markdown, with the device and run settings underneath."""
     lines = [markdown_table(result.header(pretty=True), result.table())]
     crop = f" (centre {result.centre_crop} px crops)" if result.centre_crop else ""
+    fix = f", model rows colour-fixed ({result.color_fix})" if result.color_fix != "none" else ""
     lines.append(
-        f"\n{result.images} images{crop} x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}; "
+        f"\n{result.images} images{crop} x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}{fix}; "
         f"latency = median seconds per image (warm-up excluded) on {result.device}.\n"
     )
     lines += [f"- {name}: {message}\n" for name, message in result.unavailable.items()]

@@ -86,6 +86,7 @@ class StabilityResult:
     unavailable: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     centre_crop: int | None = None
+    color_fix: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -228,6 +229,7 @@ def run_stability(
     tile: int | str | None = None,
     crop_border: int | None = None,
     weights_dir: str | Path | None = None,
+    color_fix: str = "none",
 ) -> StabilityResult:
     """Super-resolve each image ``runs`` times and measure mean, G-STD and L-STD (module docstring).
 
@@ -242,7 +244,7 @@ def run_stability(
         raise UsageError("--save-best-worst needs --out")
     names = parse_metrics(",".join([RANKING_METRIC, *metrics]))
     sampler_cfg = sampler or model.recipe.sampler
-    upscaler = ModelUpscaler(model, sampler_cfg, tile)
+    upscaler = ModelUpscaler(model, sampler_cfg, tile, color_fix=color_fix)
     source = dataset.source(degradation or model.recipe.data.degradation)
     unavailable: dict[str, str] = {}
     scorer = Scorer(names, model.scale, crop_border=crop_border, weights_dir=Path(weights_dir) if weights_dir else None,
@@ -275,6 +277,7 @@ def run_stability(
         per_image=images,
         unavailable=dict(unavailable),
         centre_crop=dataset.centre_crop,
+        color_fix=color_fix,
     )
     if out is not None:
         result.files = {"per_image": str(out / "per_image")}

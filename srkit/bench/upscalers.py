@@ -57,7 +57,8 @@ class BicubicUpscaler:
 class ModelUpscaler:
     """An :class:`SRModel` sampled with ``sampler``; ``tile`` is output pixels, ``"auto"`` or None (whole image).
 
-    ``bc``: the boundary condition every call starts from unless the call passes its own.
+    ``bc``: the boundary condition every call starts from unless the call passes its own;
+    ``color_fix``: ``none``, ``wavelet`` or ``adain`` (as ``srkit upscale --color-fix``).
     """
 
     model: "SRModel"
@@ -65,12 +66,15 @@ class ModelUpscaler:
     tile: int | str | None = None
     overlap: int = 32
     bc: "BoundaryCondition | None" = None
+    color_fix: str = "none"
     scale: int = field(init=False)
 
     def __post_init__(self) -> None:
+        from srkit.infer.color_fix import color_fix_by_name
         from srkit.infer.sampling import bound_sampler
         from srkit.infer.upscale import parse_tile
 
+        color_fix_by_name(self.color_fix)
         bound_sampler(self.sampler, self.model.process.kind)  # refuses a sampler that does not fit, before any work
         if self.bc is not None:
             from srkit.infer.bc import check_bc_for_run
@@ -85,6 +89,7 @@ class ModelUpscaler:
 
     def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
         """Super-resolve one LR image with the per-image ``seed`` (already derived from the image's name)."""
+        from srkit.infer.color_fix import color_fix_by_name
         from srkit.infer.pipeline import Tiling, super_resolve_image
         from srkit.infer.upscale import tile_for
 
@@ -92,7 +97,9 @@ class ModelUpscaler:
         height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
         tile_size = tile_for(self.tile, self.model, height, width, batch=1)  # a per-tile BC sets its own tiles
         tiling = Tiling(tile_size, self.overlap)
-        result = super_resolve_image(self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc)
+        result = super_resolve_image(
+            self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc, color_fix=color_fix_by_name(self.color_fix)
+        )
         return to_tensor(result.rgb), int(result.nfe)
 
     def parameters(self) -> dict[str, int]:

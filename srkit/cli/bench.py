@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
 
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
@@ -41,6 +41,7 @@ def command(
     crop_border: EvalCropBorderOpt = None,
     tile: EvalTileOpt = "auto",
     bc_mode: BcModeOpt = "mosaic",
+    color_fix: ColorFixOpt = "none",
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
     save_images: Annotated[bool, typer.Option("--save-images", help="Also save every SR output (run 0) and the LR inputs under --out/images.")] = False,
@@ -53,11 +54,13 @@ def command(
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.bench.specs import parse_method_specs
     from srkit.errors import UsageError
+    from srkit.infer.color_fix import color_fix_by_name
     from srkit.io.atomic import check_folder_path
     from srkit.metrics import parse_metrics
 
     specs = [spec for spec in parse_method_specs([*(methods or []), *(more_methods or [])] or DEFAULT_METHODS) if spec.method != "bicubic"]
     metric_names = parse_metrics(metrics)
+    color_fix_by_name(color_fix)  # a bad name fails before any model loads
     checkpoints = parse_weights(weights or [], {spec.method for spec in specs})
     if not specs:
         raise UsageError("--methods needs at least one method besides bicubic (bicubic is always a row)")
@@ -80,6 +83,7 @@ def command(
         result = run_bench(
             rows, dataset, metrics=metric_names, runs=runs, device=device_name, seed=seed, out_dir=out,
             save_images=save_images, progress=progress, tile=tile_spec, crop_border=crop_border, weights_dir=weights_dir,
+            color_fix=color_fix,
         )
     for name, message in result.unavailable.items():
         output.info(f"{name}: {message}")

@@ -60,6 +60,9 @@ EvalCropBorderOpt = Annotated[
     Optional[int], typer.Option("--crop-border", min=0, help="Pixels cropped at each border for PSNR/SSIM (default: the scale).")
 ]
 EvalTileOpt = Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")]
+ColorFixOpt = Annotated[
+    str, typer.Option("--color-fix", help="none, wavelet or adain: match the output colours to the input (StableSR's colour correction).")
+]
 EvalPrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")]
 
 

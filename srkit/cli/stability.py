@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
@@ -38,6 +38,7 @@ def command(
     weights_dir: EvalWeightsDirOpt = None,
     crop_border: EvalCropBorderOpt = None,
     tile: EvalTileOpt = "auto",
+    color_fix: ColorFixOpt = "none",
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for per-image CSVs, summary JSON/CSV and best/worst images.")] = None,
     save_best_worst: Annotated[bool, typer.Option("--save-best-worst", help="Save each image's best and worst run (by PSNR) side by side.")] = False,
@@ -49,10 +50,12 @@ def command(
 ) -> None:
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.errors import UsageError
+    from srkit.infer.color_fix import color_fix_by_name
     from srkit.io.atomic import check_folder_path
     from srkit.metrics import parse_metrics
 
     metric_names = parse_metrics(metrics)
+    color_fix_by_name(color_fix)  # a bad name fails before the model loads
     if out is not None:
         check_folder_path(out)  # before the (long) evaluation, not after it
     if save_best_worst and out is None:
@@ -72,7 +75,7 @@ def command(
         result = run_stability(
             model, dataset, runs=runs, metrics=metric_names, seed=seed, out_dir=out, save_best_worst=save_best_worst,
             progress=progress, sampler=sampler_cfg, degradation=preset, fixed_start=fixed_start, tile=tile_spec,
-            crop_border=crop_border, weights_dir=weights_dir,
+            crop_border=crop_border, weights_dir=weights_dir, color_fix=color_fix,
         )
     for name, message in result.unavailable.items():
         output.info(f"{name}: {message}")

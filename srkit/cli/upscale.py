@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -32,7 +32,7 @@ def command(
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
     bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
-    color_fix: Annotated[str, typer.Option("--color-fix", help="none, wavelet or adain: match the output colours to the input.")] = "none",
+    color_fix: ColorFixOpt = "none",
     precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA; CPU defaults to fp32).")] = "fp32",
     batch: Annotated[int, typer.Option("--batch", min=1, help="Tiles per network call (the tiles of one image run in batches; images run one after another).")] = 1,
     tile: Annotated[str, typer.Option("--tile", help="Tile size in output pixels, 'auto' (from free memory) or 0 for none.")] = "auto",

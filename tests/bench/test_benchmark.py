@@ -141,3 +141,16 @@ def test_a_bc_row_starts_every_image_from_the_boundary_condition_and_must_be_det
     assert plain[0].metrics != plain[1].metrics
     with pytest.raises(UsageError, match="deterministic"):
         run_bench([BenchRow("x", model, SamplerConfig(kind="ddpm", steps=2), bc=bc)], dataset, metrics=["psnr"])
+
+
+def test_color_fix_applies_to_model_rows_and_is_recorded(hr_dir: Path) -> None:
+    dataset = open_dataset(hr_dir, limit=1)
+    row = [BenchRow("sr3:2:ddim", tiny_model())]
+    plain = run_bench(row, dataset, metrics=["psnr"], out_dir=None)
+    fixed = run_bench(row, dataset, metrics=["psnr"], color_fix="adain", out_dir=hr_dir.parent / "fixed", save_images=True)
+    assert fixed.color_fix == "adain" and plain.color_fix == "none"
+    assert fixed.rows[0].metrics["psnr"] == plain.rows[0].metrics["psnr"]  # bicubic is never colour-fixed
+    assert fixed.rows[1].metrics["psnr"] != plain.rows[1].metrics["psnr"]
+    assert "colour-fixed (adain)" in (hr_dir.parent / "fixed" / "bench.md").read_text()
+    with pytest.raises(UsageError, match="color-fix"):
+        run_bench(row, dataset, metrics=["psnr"], color_fix="purple")

@@ -50,6 +50,7 @@ def test_bench_cli_takes_unquoted_method_lists_and_prints_only_json(
         (["--methods", "sr3", "--weights", "dossr=a.safetensors"], "not a method of --methods"),
         (["--methods", "sr3", "--metrics", "psnr,lpipz"], "unknown metric"),
         (["--methods", "sr3", "--preset", "bicubic", "--paired-lr", "lr"], "pass one of them"),
+        (["--methods", "sr3", "--color-fix", "purple"], "--color-fix must be"),
     ],
 )
 def test_bench_cli_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], hr_dir: Path, args: list, fragment: str) -> None:
