@@ -27,6 +27,11 @@ ProcessKind = Literal["vp", "resshift", "dossr"]
 SamplerKind = Literal["ddpm", "ddim", "dpm_solver", "resshift", "dos_sde", "ccsr"]
 
 
+def sampler_cli_name(kind: str) -> str:
+    """A sampler kind as the CLI spells it (``dpm_solver`` -> ``dpm-solver``)."""
+    return kind.replace("_", "-")
+
+
 @dataclass(frozen=True)
 class ProcessConfig:
     """Forward process: VP/DDPM (§1), ResShift residual shift (§3) or DoSSR domain shift (§4)."""

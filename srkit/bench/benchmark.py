@@ -175,14 +175,14 @@ class _RowRun:
 
 def _describe_model_row(row: BenchRow, upscaler: ModelUpscaler) -> dict[str, Any]:
     from srkit.diffusion.samplers import get_sampler
-    from srkit.infer.sampling import cli_name
+    from srkit.recipes import sampler_cli_name
 
     cfg = upscaler.sampler
     uses_order = "order" in get_sampler(cfg.kind).options
     parts = upscaler.parameters()
     return {
         "method": row.model.recipe.name,
-        "sampler": cli_name(cfg.kind),
+        "sampler": sampler_cli_name(cfg.kind),
         "steps": cfg.steps,
         "order": cfg.order if uses_order else None,
         "params": sum(parts.values()),

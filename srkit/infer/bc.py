@@ -177,13 +177,13 @@ def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str 
     The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver or step count is
     another map, so the BC is then a start point that was not searched for it (allowed, not optimal).
     """
-    from srkit.infer.sampling import cli_name
+    from srkit.recipes import sampler_cli_name
 
     order = sampler_cfg.order if sampler_cfg.kind == "dpm_solver" else 1
     if not bc.sampler or (bc.sampler, bc.steps, bc.order) == (sampler_cfg.kind, sampler_cfg.steps, order):
         return None
-    return (f"note: the boundary condition was found for {cli_name(bc.sampler)} with {bc.steps} steps (order {bc.order}); "
-            f"this run samples {cli_name(sampler_cfg.kind)} with {sampler_cfg.steps} steps (order {order}), for which it "
+    return (f"note: the boundary condition was found for {sampler_cli_name(bc.sampler)} with {bc.steps} steps (order {bc.order}); "
+            f"this run samples {sampler_cli_name(sampler_cfg.kind)} with {sampler_cfg.steps} steps (order {order}), for which it "
             "was not searched")
 
 

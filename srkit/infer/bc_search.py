@@ -49,7 +49,7 @@ from srkit.infer.references import ReferenceSet
 from srkit.infer.sampling import bound_sampler, is_deterministic
 from srkit.infer.search_progress import Pair, PairStore, progress_paths
 from srkit.infer.seeding import cpu_generator, derive_seed
-from srkit.recipes import SamplerConfig
+from srkit.recipes import SamplerConfig, sampler_cli_name
 
 Strategy = Literal["exhaustive", "racing", "both"]
 STRATEGIES = ("exhaustive", "racing", "both")
@@ -79,7 +79,7 @@ class SearchSettings:
 def check_deterministic(cfg: SamplerConfig) -> None:
     """find-bc needs an ODE sampler: refuse stochastic ones with the reason."""
     if not is_deterministic(cfg):
-        kind = cfg.kind.replace("_", "-")
+        kind = sampler_cli_name(cfg.kind)
         why = "with eta > 0 it adds noise at every step" if cfg.kind == "ddim" else "it adds fresh noise at every step"
         raise UsageError(
             f"find-bc needs a deterministic sampler (ddim with eta 0, or dpm-solver): '{kind}' is stochastic ({why}), "
@@ -90,11 +90,11 @@ def check_deterministic(cfg: SamplerConfig) -> None:
 def check_process_has_ode_sampler(process_kind: str) -> None:
     """Refuse, with the reason, a model whose process has no deterministic sampler (ResShift, DoSSR: their samplers
     add noise at every step), so no fixed x_T determines the output and eq. 20 has nothing to minimise."""
-    from srkit.diffusion.samplers import SAMPLERS, get_sampler
+    from srkit.diffusion.samplers import get_sampler, samplers_for
 
-    fitting = [name for name, spec in SAMPLERS.items() if process_kind in spec.processes]
+    fitting = samplers_for(process_kind)
     if not any(get_sampler(name).is_deterministic(0.0) for name in fitting):
-        names = ", ".join(name.replace("_", "-") for name in fitting)
+        names = ", ".join(sampler_cli_name(name) for name in fitting)
         raise UsageError(
             f"find-bc needs a deterministic sampler, and the {process_kind} process has none (samplers that fit it: "
             f"{names}; each adds noise at every step); boundary conditions apply to models of the VP process, such as sr3"

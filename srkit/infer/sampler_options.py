@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from srkit.errors import RecipeError, UsageError
-from srkit.recipes import SamplerConfig
+from srkit.recipes import SamplerConfig, sampler_cli_name
 
 SAMPLER_NAMES = ("ddpm", "ddim", "dpm_solver", "resshift", "dos_sde", "ccsr")
 
@@ -21,7 +21,7 @@ def sampler_kind(name: str) -> str:
     """``dpm-solver`` -> ``dpm_solver``; a UsageError lists the choices for an unknown name."""
     kind = name.strip().lower().replace("-", "_")
     if kind not in SAMPLER_NAMES:
-        raise UsageError(f"unknown sampler '{name}'; choose one of {', '.join(n.replace('_', '-') for n in SAMPLER_NAMES)}")
+        raise UsageError(f"unknown sampler '{name}'; choose one of {', '.join(sampler_cli_name(n) for n in SAMPLER_NAMES)}")
     return kind
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from torch import Tensor
 
 from srkit.errors import UsageError
-from srkit.recipes import SamplerConfig
+from srkit.recipes import SamplerConfig, sampler_cli_name
 
 if TYPE_CHECKING:
     import torch
@@ -23,21 +23,16 @@ if TYPE_CHECKING:
     from srkit.infer.model import SRModel
 
 
-def cli_name(kind: str) -> str:
-    """Sampler names as the CLI spells them (``dpm_solver`` -> ``dpm-solver``)."""
-    return kind.replace("_", "-")
-
-
 def bound_sampler(cfg: SamplerConfig, process_kind: str) -> "BoundSampler":
     """``cfg`` bound for the engine; a UsageError if it does not fit ``process_kind``."""
     from srkit.diffusion.build import build_sampler
-    from srkit.diffusion.samplers import SAMPLERS
+    from srkit.diffusion.samplers import samplers_for
 
     sampler = build_sampler(cfg)
     if process_kind not in sampler.spec.processes:
-        fitting = [cli_name(name) for name, spec in SAMPLERS.items() if process_kind in spec.processes]
+        fitting = [sampler_cli_name(name) for name in samplers_for(process_kind)]
         raise UsageError(
-            f"sampler '{cli_name(cfg.kind)}' does not fit the {process_kind} process of this recipe; "
+            f"sampler '{sampler_cli_name(cfg.kind)}' does not fit the {process_kind} process of this recipe; "
             f"use {_one_of(fitting)}"
         )
     return sampler

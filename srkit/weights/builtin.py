@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from srkit.errors import WeightsError
+from srkit.recipes import sampler_cli_name
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 BC_SUFFIX = ".bc.safetensors"  # a shipped optimal boundary condition, next to its model
@@ -53,7 +54,7 @@ def _default_sampler(recipe_json: str) -> str:
         sampler = json.loads(recipe_json).get("sampler", {})
     except (ValueError, AttributeError):
         return ""
-    return f"{sampler.get('kind', '?').replace('_', '-')} x{sampler.get('steps', '?')}" if sampler else ""
+    return f"{sampler_cli_name(sampler.get('kind', '?'))} x{sampler.get('steps', '?')}" if sampler else ""
 
 
 def _read_header(path: Path) -> dict[str, Any]:

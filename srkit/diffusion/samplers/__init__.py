@@ -81,12 +81,18 @@ def get_sampler(name: str) -> SamplerSpec:
         raise UsageError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}") from None
 
 
+def samplers_for(process_kind: str) -> list[str]:
+    """Names of the samplers that can walk back ``process_kind``, in registry order."""
+    return [name for name, spec in SAMPLERS.items() if process_kind in spec.processes]
+
+
 __all__ = [
     "SAMPLERS",
     "SampleResult",
     "SamplerSpec",
     "StepCallback",
     "get_sampler",
+    "samplers_for",
     "sample_ccsr",
     "sample_ddim",
     "sample_ddpm",
