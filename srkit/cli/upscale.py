@@ -39,6 +39,7 @@ def command(
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", min=0, help="Overlap between tiles in output pixels (Gaussian-blended).")] = 32,
     ext: Annotated[Optional[str], typer.Option("--ext", help="Output format: png, jpg, webp, tif, bmp (default: same as input).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them).")] = False,
+    skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help="Leave out inputs that cannot be read (each named on stderr and in report.json as 'unreadable') instead of refusing the whole run.")] = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -85,6 +86,7 @@ def command(
             batch=batch,
             ext=ext,
             overwrite=overwrite,
+            skip_unreadable=skip_unreadable,
             progress=view,
             shard=shard,
         )
@@ -115,7 +117,9 @@ class ProgressView:
             self.bar.stop()
 
     def __call__(self, kind: str, info: dict) -> None:
-        if kind == "start":
+        if kind == "unreadable":
+            self.out.info(f"left out, unreadable: {info['error']}")
+        elif kind == "start":
             self.bar = self.out.progress()
             self.bar.start()
             self.images = self.bar.add_task("images", total=info["images"], info="")
@@ -161,4 +165,5 @@ def render_report(console, report: dict, output: Path) -> None:
             entry["status"],
         )
     console.print(table)
-    console.print(f"{report['written']} written, {report['skipped']} skipped; report: {output / 'report.json'}", highlight=False)
+    unreadable = f", {report['unreadable']} unreadable left out" if report.get("unreadable") else ""
+    console.print(f"{report['written']} written, {report['skipped']} skipped{unreadable}; report: {output / 'report.json'}", highlight=False)

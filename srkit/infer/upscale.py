@@ -2,7 +2,8 @@
 
 Library form of ``srkit upscale`` (docs/inference.md). Every input is decoded
 once before any work starts, so an unreadable file fails the run (one
-``InputError``) before anything is written. Outputs keep the input's layout
+``InputError``) before anything is written, or with ``skip_unreadable`` is left
+out and listed in the report with its reason. Outputs keep the input's layout
 (grey stays grey, alpha is upscaled separately with bicubic, 16-bit stays
 16-bit where the format can store it) and are written atomically; existing
 ones are skipped unless ``overwrite``. ``report.json`` lists, per image, the
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from srkit.errors import UsageError
+from srkit.errors import InputError, UsageError
 from srkit.infer.bc import BoundaryCondition, check_bc_for_run
 from srkit.infer.color_fix import color_fix_by_name
 from srkit.infer.distributed import Shard, barrier, current_shard
@@ -95,12 +96,27 @@ def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | N
     return [Job(item, out) for item, out in zip(items, output_paths(items, output_dir, ext=ext), strict=True)]
 
 
-def preflight(jobs: Sequence[Job]) -> None:
-    """Decode every input once so an unreadable one fails the run before anything is written."""
+def preflight(jobs: Sequence[Job], skip_unreadable: bool = False) -> tuple[list[Job], list[dict[str, Any]]]:
+    """Decode every input once, before anything is written: ``(readable jobs, report entries of the others)``.
+
+    An unreadable input raises its ``InputError`` unless ``skip_unreadable``; even
+    then a run with no readable input at all is refused.
+    """
     from srkit.io.images import read_image
 
+    readable, unreadable = [], []
     for job in jobs:
-        read_image(job.item.path)
+        try:
+            read_image(job.item.path)
+        except InputError as error:
+            if not skip_unreadable:
+                raise
+            unreadable.append({"input": str(job.item.path), "output": str(job.output), "status": "unreadable", "error": str(error)})
+        else:
+            readable.append(job)
+    if jobs and not readable:
+        raise InputError(f"none of the {len(jobs)} inputs is readable; first: {unreadable[0]['error']}")
+    return readable, unreadable
 
 
 def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int) -> int | None:
@@ -156,6 +172,7 @@ def upscale(
     batch: int = 1,
     ext: str | None = None,
     overwrite: bool = False,
+    skip_unreadable: bool = False,
     progress: Progress | None = None,
     shard: Shard | None = None,
 ) -> dict[str, Any]:
@@ -164,6 +181,8 @@ def upscale(
     ``seed``: image ``k`` uses ``derive_seed(seed, relative path)``, so outputs do
     not depend on batching or sharding. ``tile``: output pixels, ``"auto"`` or
     None. ``bc``: a boundary condition, applied as its ``mode`` says (srkit.infer.bc).
+    ``skip_unreadable``: leave unreadable inputs out (status ``"unreadable"`` in the
+    report) instead of refusing the run.
     """
     output_dir = Path(output_dir)
     sampler_cfg = sampler_cfg or model.recipe.sampler
@@ -176,11 +195,15 @@ def upscale(
         check_bc_for_run(bc, model, sampler_cfg)
     shard = shard or current_shard()
     jobs = plan_jobs(inputs, output_dir, ext)
-    preflight(jobs)  # every rank checks every input, so all fail together
+    jobs, unreadable = preflight(jobs, skip_unreadable)  # every rank checks every input, so all fail together
     mine = shard.take(jobs)
     notify = progress or (lambda kind, info: None)
+    if not shard.is_main:
+        unreadable = []  # reported once, by rank 0
+    for entry in unreadable:
+        notify("unreadable", {"name": entry["input"], "error": entry["error"]})
     notify("start", {"images": len(mine)})
-    entries = [_upscale_one(job, model, settings, notify) for job in mine]
+    entries = unreadable + [_upscale_one(job, model, settings, notify) for job in mine]
     report = _report(model, settings, color_fix, entries)
     return _finish_report(output_dir, report, shard, str(model.device))
 
@@ -230,6 +253,9 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
     return entry
 
 
+STATUS_COUNTS = ("written", "skipped", "unreadable")  # report keys: how many entries have each status
+
+
 def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
     written = [e for e in entries if e["status"] == "written"]
     sampler, bc = settings.sampler, settings.bc
@@ -244,8 +270,7 @@ def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list
         "device": str(model.device),
         "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
         "images": entries,
-        "written": len(written),
-        "skipped": len(entries) - len(written),
+        **{status: sum(e["status"] == status for e in entries) for status in STATUS_COUNTS},
         "seconds": round(sum(e["seconds"] for e in written), 4),
     }
 
@@ -262,7 +287,7 @@ def _finish_report(output_dir: Path, report: dict[str, Any], shard: Shard, devic
     parts = [json.loads((output_dir / f".report.rank{r}.json").read_text()) for r in range(shard.world)]
     merged = {**report, "images": sorted((e for p in parts for e in p["images"]), key=lambda e: e["input"])}
     merged.update(
-        written=sum(p["written"] for p in parts), skipped=sum(p["skipped"] for p in parts),
+        {status: sum(p[status] for p in parts) for status in STATUS_COUNTS},
         seconds=round(sum(p["seconds"] for p in parts), 4), processes=shard.world,
     )
     _write_json(output_dir / REPORT_NAME, merged)

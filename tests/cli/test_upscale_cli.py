@@ -89,6 +89,26 @@ def test_unreadable_inputs_are_one_line_errors_and_write_nothing(capsys, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
+def test_skip_unreadable_leaves_bad_inputs_out_and_reports_them(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    (images / "z.png").write_text("hello")
+    code, out, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, "--skip-unreadable", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["written"], report["skipped"], report["unreadable"]) == (2, 0, 1)
+    (bad,) = [e for e in report["images"] if e["status"] == "unreadable"]
+    assert bad["input"].endswith("z.png") and "z.png" in bad["error"]
+    assert "left out, unreadable" in err and "z.png" in err
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == ["a.png", "b.png"]
+
+
+def test_skip_unreadable_still_refuses_a_run_with_nothing_readable(capsys, tmp_path: Path, weights: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "z.png").write_bytes(b"")
+    code, _, err = run(capsys, "upscale", tmp_path / "in", tmp_path / "out", "--weights", weights, "--skip-unreadable")
+    assert_one_line_error(code, err, 2, "none of the 1 inputs is readable")
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_installed_entry_point_prints_one_line_without_traceback(tmp_path: Path, images: Path) -> None:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
     result = subprocess.run(
