@@ -47,7 +47,7 @@ def command(
     debug: DebugOpt = False,
 ) -> None:
     from srkit.cli.common import resolve_device
-    from srkit.infer.bc import bc_sampler_note, load_bc, resolve_bc_path
+    from srkit.infer.bc import bc_sampler_note, check_bc_for_run, load_bc, resolve_bc_path
     from srkit.infer.color_fix import color_fix_by_name
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
@@ -68,9 +68,11 @@ def command(
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
     sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
     boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
-    note = bc_sampler_note(boundary, sampler_cfg) if boundary is not None else None
-    if note:
-        out.info(note)
+    if boundary is not None:
+        check_bc_for_run(boundary, model, sampler_cfg)  # a refused BC says so in one line, before any note
+        note = bc_sampler_note(boundary, sampler_cfg)
+        if note:
+            out.info(note)
     with ProgressView(out) as view:
         report = upscale(
             input,

@@ -89,6 +89,12 @@ def test_unreadable_inputs_are_one_line_errors_and_write_nothing(capsys, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
+def test_a_bc_with_a_stochastic_sampler_is_one_line_without_a_note_first(capsys, tmp_path: Path, images: Path) -> None:
+    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--method", "sr3", "--bc", "builtin", "--sampler", "ddpm")
+    assert_one_line_error(code, err, 2, "--bc needs a deterministic sampler")
+    assert not (tmp_path / "out").exists()
+
+
 def test_skip_unreadable_leaves_bad_inputs_out_and_reports_them(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
     (images / "z.png").write_text("hello")
     code, out, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, "--skip-unreadable", "--json")
