@@ -38,6 +38,7 @@ def command(
     tile: Annotated[str, typer.Option("--tile", help="Tile size in output pixels, 'auto' (from free memory) or 0 for none.")] = "auto",
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", min=0, help="Overlap between tiles in output pixels (Gaussian-blended).")] = 32,
     ext: Annotated[Optional[str], typer.Option("--ext", help="Output format: png, jpg, webp, tif, bmp (default: same as input).")] = None,
+    suffix: Annotated[str, typer.Option("--suffix", help="Text added to each output's file name (photo.png -> photo_x4.png with '_x4'); lets OUTPUT be the input folder.")] = "",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them).")] = False,
     skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help="Leave out inputs that cannot be read (each named on stderr and in report.json as 'unreadable') instead of refusing the whole run.")] = False,
     device: DeviceOpt = "auto",
@@ -52,14 +53,13 @@ def command(
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
     from srkit.infer.sampler_options import sampler_config
-    from srkit.infer.upscale import output_scale, parse_tile, upscale
-    from srkit.io.discovery import find_images
+    from srkit.infer.upscale import output_scale, parse_tile, plan_jobs, upscale
 
     out = Output(json_mode=json_out, quiet=quiet)
     tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
     color_fix_by_name(color_fix)
     output_scale(scale, 1)
-    find_images(input)  # a missing input or an empty folder fails before the model is loaded
+    plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
     warning = precision_warning(precision, device_name)
@@ -87,6 +87,7 @@ def command(
             tile_overlap=tile_overlap,
             batch=batch,
             ext=ext,
+            suffix=suffix,
             overwrite=overwrite,
             skip_unreadable=skip_unreadable,
             progress=view,

@@ -88,12 +88,20 @@ def output_scale(value: float | None, model_scale: int) -> float:
     return float(value)
 
 
-def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | None) -> list[Job]:
-    """Find the input images and their mirrored output paths (one-line errors for missing/clashing ones)."""
-    from srkit.io.discovery import find_images, output_paths
+def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | None, suffix: str = "") -> list[Job]:
+    """Find the input images and their mirrored output paths (one-line errors for missing/clashing ones).
+
+    Files that are this run's own outputs (an output folder inside the input folder, or ``suffix``
+    outputs written next to their inputs) are not inputs.
+    """
+    from srkit.io.discovery import find_images, output_paths, without_own_outputs
 
     items = find_images(inputs) if isinstance(inputs, (str, Path)) else list(inputs)
-    return [Job(item, out) for item, out in zip(items, output_paths(items, output_dir, ext=ext), strict=True)]
+    items = without_own_outputs(items, output_dir, ext=ext, suffix=suffix)
+    if not items:
+        raise InputError(f"no images in {inputs} besides this run's own outputs in {output_dir}")
+    outputs = output_paths(items, output_dir, ext=ext, suffix=suffix)
+    return [Job(item, out) for item, out in zip(items, outputs, strict=True)]
 
 
 def preflight(jobs: Sequence[Job], skip_unreadable: bool = False) -> tuple[list[Job], list[dict[str, Any]]]:
@@ -171,6 +179,7 @@ def upscale(
     tile_overlap: int = 32,
     batch: int = 1,
     ext: str | None = None,
+    suffix: str = "",
     overwrite: bool = False,
     skip_unreadable: bool = False,
     progress: Progress | None = None,
@@ -181,6 +190,7 @@ def upscale(
     ``seed``: image ``k`` uses ``derive_seed(seed, relative path)``, so outputs do
     not depend on batching or sharding. ``tile``: output pixels, ``"auto"`` or
     None. ``bc``: a boundary condition, applied as its ``mode`` says (srkit.infer.bc).
+    ``suffix``: appended to each output's file stem (``photo.png`` -> ``photo_x4.png``).
     ``skip_unreadable``: leave unreadable inputs out (status ``"unreadable"`` in the
     report) instead of refusing the run.
     """
@@ -194,7 +204,7 @@ def upscale(
     if bc is not None:
         check_bc_for_run(bc, model, sampler_cfg)
     shard = shard or current_shard()
-    jobs = plan_jobs(inputs, output_dir, ext)
+    jobs = plan_jobs(inputs, output_dir, ext, suffix)
     jobs, unreadable = preflight(jobs, skip_unreadable)  # every rank checks every input, so all fail together
     mine = shard.take(jobs)
     notify = progress or (lambda kind, info: None)

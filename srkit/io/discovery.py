@@ -105,6 +105,8 @@ def output_paths(
     """:func:`output_path_for` for every item, refusing two inputs with one output, an output over its input
     or an output folder that is an existing file."""
     check_folder_path(out_dir)
+    if any(char in suffix for char in "/\\\0"):
+        raise UsageError(f"--suffix must be part of a file name (no path separators), got {suffix!r}")
     outputs = [output_path_for(item, out_dir, ext=ext, suffix=suffix) for item in items]
     seen: dict[Path, InputItem] = {}
     for item, out in zip(items, outputs, strict=True):
@@ -117,6 +119,24 @@ def output_paths(
             )
         seen[key] = item
     return outputs
+
+
+def without_own_outputs(
+    items: Sequence[InputItem], out_dir: str | Path, *, ext: str | None = None, suffix: str = ""
+) -> list[InputItem]:
+    """``items`` less those that are outputs of the same run, so a re-run never reads its own results:
+    files inside ``out_dir`` where that is a sub-folder of the input folder, and files that are the
+    output path of another item (``--suffix`` into the input folder itself)."""
+    out = Path(out_dir).resolve()
+
+    def in_nested_output(item: InputItem) -> bool:
+        path = item.path.resolve()
+        root = path.parents[len(item.relative.parts) - 1]
+        return out != root and out in path.parents
+
+    kept = [item for item in items if not in_nested_output(item)]
+    outputs = {output_path_for(item, out_dir, ext=ext, suffix=suffix).resolve(): item for item in kept}
+    return [item for item in kept if outputs.get(item.path.resolve(), item) is item]
 
 
 def should_skip(path: str | Path, overwrite: bool) -> bool:

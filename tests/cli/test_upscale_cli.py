@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,19 @@ def test_a_bc_with_a_stochastic_sampler_is_one_line_without_a_note_first(capsys,
     code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--method", "sr3", "--bc", "builtin", "--sampler", "ddpm")
     assert_one_line_error(code, err, 2, "--bc needs a deterministic sampler")
     assert not (tmp_path / "out").exists()
+
+
+def test_rerunning_into_the_input_folder_never_reads_its_own_outputs(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    def twice(output: Path, *extra: str) -> list[str]:
+        for statuses in (["written", "written"], ["skipped", "skipped"]):
+            code, out, err = run(capsys, "upscale", images, output, "--weights", weights, "--json", "-q", *extra)
+            assert code == 0, err
+            assert [e["status"] for e in json.loads(out)["images"]] == statuses  # a.png and sub/b.png only
+        return sorted(p.relative_to(images).as_posix() for p in images.rglob("*.png"))
+
+    assert twice(images / "out") == ["a.png", "out/a.png", "out/sub/b.png", "sub/b.png"]
+    shutil.rmtree(images / "out")
+    assert twice(images, "--suffix", "_x4") == ["a.png", "a_x4.png", "sub/b.png", "sub/b_x4.png"]
 
 
 def test_skip_unreadable_leaves_bad_inputs_out_and_reports_them(capsys, tmp_path: Path, images: Path, weights: Path) -> None:

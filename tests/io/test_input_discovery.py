@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from srkit.errors import InputError, UsageError
-from srkit.io.discovery import InputItem, find_images, output_path_for, output_paths, should_skip
+from srkit.io.discovery import InputItem, find_images, output_path_for, output_paths, should_skip, without_own_outputs
 
 
 def _touch(root: Path, *relatives: str) -> None:
@@ -126,6 +126,29 @@ def test_output_paths_refuse_overwriting_the_input(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="would overwrite its input"):
         output_paths(items, tmp_path)
     assert output_paths(items, tmp_path, suffix="_sr") == [tmp_path / "x_sr.png"]
+
+
+def test_output_paths_refuse_a_suffix_with_a_path_separator(tmp_path: Path) -> None:
+    _touch(tmp_path, "x.png")
+    with pytest.raises(UsageError, match="--suffix must be part of a file name"):
+        output_paths(find_images(tmp_path), tmp_path, suffix="/../y")
+
+
+def test_own_outputs_are_not_inputs_in_a_nested_output_folder(tmp_path: Path) -> None:
+    _touch(tmp_path / "in", "a.png", "sub/b.png", "out/a.png", "out/old.png", "outside.png")
+    items = find_images(tmp_path / "in")
+    assert _relatives(without_own_outputs(items, tmp_path / "in" / "out")) == ["a.png", "outside.png", "sub/b.png"]
+    assert len(without_own_outputs(items, tmp_path / "elsewhere")) == 5  # an output folder outside: all stay
+    glob_items = find_images(str(tmp_path / "in" / "**" / "*.png"))
+    assert _relatives(without_own_outputs(glob_items, tmp_path / "in" / "out")) == ["a.png", "outside.png", "sub/b.png"]
+
+
+def test_own_outputs_are_not_inputs_with_a_suffix_in_place(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.png", "a_x4.png", "b_x4.png", "c.jpg", "c_x4.png")
+    items = find_images(tmp_path)
+    kept = without_own_outputs(items, tmp_path, suffix="_x4", ext="png")
+    assert _relatives(kept) == ["a.png", "b_x4.png", "c.jpg"]  # b_x4.png is nobody's output
+    assert len(without_own_outputs(items, tmp_path)) == 5  # no suffix: each input is its own output, refused later
 
 
 def test_output_paths_refuse_an_output_folder_that_is_a_file(tmp_path: Path) -> None:
