@@ -170,15 +170,17 @@ def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
 
 def open_dataset(
     data: str | Path, *, paired_lr: str | Path | None = None, limit: int | None = None, lr_seed: int = 0,
-    centre_crop: int | None = None,
+    centre_crop: int | None = None, exclude: str | Path | None = None,
 ) -> BenchDataset:
     """The HR images under ``data`` (first ``limit`` in sorted order), paired with ``paired_lr`` if given,
-    each cut to its centre ``centre_crop`` px if given."""
-    from srkit.io.discovery import find_images
+    each cut to its centre ``centre_crop`` px if given; none from inside ``exclude`` (the results folder)."""
+    from srkit.io.discovery import find_images, outside_folder
 
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be >= 1, got {limit}")
-    items = find_images(data)[:limit]
+    items = outside_folder(find_images(data), exclude)[:limit]
+    if not items:
+        raise InputError(f"no images in {data} outside the output folder {exclude}")
     if paired_lr is None:
         return BenchDataset(items, lr_seed=lr_seed, centre_crop=centre_crop)
     lr_by_key = {_key(item.relative): item for item in find_images(paired_lr)}

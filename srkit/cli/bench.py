@@ -74,6 +74,7 @@ def command(
         output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
         centre_crop=center_crop,
         precision=precision,
+        out=out,
     )
     rows = [
         BenchRow(spec.label, model, sampler, preset, bc=row_bc(spec, model, bc_mode))

@@ -171,7 +171,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_evaluation(
     output: Output, data: Path, *, paired_lr: Path | None, preset: str | None, limit: int | None, lr_seed: int,
-    tile: str, device: str, precision: str, centre_crop: int | None = None,
+    tile: str, device: str, precision: str, centre_crop: int | None = None, out: Path | None = None,
 ) -> "tuple[BenchDataset, TileSpec, str]":
     """The common start of ``srkit bench`` and ``srkit stability``: ``(dataset, tile spec, device name)``.
 
@@ -185,7 +185,7 @@ def open_evaluation(
 
     tile_spec = parse_tile(tile)
     check_lr_options(paired_lr, preset)
-    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed, centre_crop=centre_crop)
+    dataset = open_dataset(data, paired_lr=paired_lr, limit=limit, lr_seed=lr_seed, centre_crop=centre_crop, exclude=out)
     device_name = resolve_device(device)
     warning = precision_warning(precision, device_name)
     if warning:

@@ -35,7 +35,7 @@ from srkit.degrade.sampling import pair_rng, sample_params
 from srkit.devices import resolve_device
 from srkit.errors import InputError, UsageError
 from srkit.io.atomic import make_folder
-from srkit.io.discovery import InputItem, find_images
+from srkit.io.discovery import InputItem, find_images, outside_folder
 from srkit.io.images import read_image, write_image
 
 SCALES = (2, 3, 4, 8)
@@ -206,8 +206,7 @@ def _run(jobs: list[_Job], settings: _Settings, workers: int) -> Iterator[tuple[
 
 def _sources(hr_dir: str | Path, out_dir: Path) -> list[InputItem]:
     """The HR images, minus anything inside OUT_DIR (which may sit inside HR_DIR)."""
-    out = out_dir.resolve()
-    items = [item for item in find_images(hr_dir) if out not in item.path.resolve().parents]
+    items = outside_folder(find_images(hr_dir), out_dir)
     if not items:
         raise InputError(f"no HR images found in {hr_dir} outside the output folder {out_dir}")
     return items

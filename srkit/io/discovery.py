@@ -121,6 +121,22 @@ def output_paths(
     return outputs
 
 
+def _inside(item: InputItem, folder: Path) -> bool:
+    return folder in item.path.resolve().parents
+
+
+def _input_root(item: InputItem) -> Path:
+    return item.path.resolve().parents[len(item.relative.parts) - 1]
+
+
+def outside_folder(items: Sequence[InputItem], folder: str | Path | None) -> list[InputItem]:
+    """``items`` less those inside ``folder`` (an output or run folder that may sit inside the input folder)."""
+    if folder is None:
+        return list(items)
+    resolved = Path(folder).resolve()
+    return [item for item in items if not _inside(item, resolved)]
+
+
 def without_own_outputs(
     items: Sequence[InputItem], out_dir: str | Path, *, ext: str | None = None, suffix: str = ""
 ) -> list[InputItem]:
@@ -128,13 +144,7 @@ def without_own_outputs(
     files inside ``out_dir`` where that is a sub-folder of the input folder, and files that are the
     output path of another item (``--suffix`` into the input folder itself)."""
     out = Path(out_dir).resolve()
-
-    def in_nested_output(item: InputItem) -> bool:
-        path = item.path.resolve()
-        root = path.parents[len(item.relative.parts) - 1]
-        return out != root and out in path.parents
-
-    kept = [item for item in items if not in_nested_output(item)]
+    kept = [item for item in items if not _inside(item, out) or out == _input_root(item)]
     outputs = {output_path_for(item, out_dir, ext=ext, suffix=suffix).resolve(): item for item in kept}
     return [item for item in kept if outputs.get(item.path.resolve(), item) is item]
 

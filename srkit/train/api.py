@@ -85,12 +85,12 @@ def _latent_factor(recipe: Recipe) -> int:
     return 1 if cfg is None else 2 ** (len(cfg.channel_mult) - 1)
 
 
-def _crop_source(recipe: Recipe, inputs: RunInputs, message: MessageFn | None) -> HRCrops | PairedCrops:
+def _crop_source(recipe: Recipe, inputs: RunInputs, run: RunDir, message: MessageFn | None) -> HRCrops | PairedCrops:
     cache = ImageCache()
     if inputs.paired is not None:
         return PairedCrops(inputs.paired[0], inputs.paired[1], recipe.data.crop, recipe.scale, cache, message)
     assert inputs.data is not None
-    return HRCrops(inputs.data, recipe.data.crop, cache)
+    return HRCrops(inputs.data, recipe.data.crop, cache, exclude=run.root)  # never its own samples, on --resume too
 
 
 def _runners(task: Task, dist: DistContext, compile_nets: bool) -> dict[str, torch.nn.Module]:
@@ -207,7 +207,7 @@ def _build_trainer(recipe: Recipe, inputs: RunInputs, dist: DistContext, run: Ru
 
     cfg, seed = recipe.train, recipe.train.seed
     task = build_task(recipe, stage=inputs.stage, init=inputs.init, device=dist.device, seed=seed)
-    source = _crop_source(recipe, inputs, message if dist.is_main else None)
+    source = _crop_source(recipe, inputs, run, message if dist.is_main else None)
     stream = BatchStream(source, batch_size=cfg.batch_size, seed=seed, rank=dist.rank, world=dist.world,
                          flips=recipe.data.flips, rotations=recipe.data.rotations, device=dist.device,
                          workers=cfg.workers)

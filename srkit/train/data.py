@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from srkit.errors import InputError, UsageError
-from srkit.io.discovery import InputItem, find_images
+from srkit.io.discovery import InputItem, find_images, outside_folder
 from srkit.io.images import check_image_file, read_image
 from srkit.train.seeding import Stream, numpy_rng
 
@@ -108,8 +108,10 @@ class CropSource(Protocol):
 class HRCrops:
     """Random ``crop x crop`` crops of the HR photos in a folder (reflect-padded when smaller)."""
 
-    def __init__(self, folder: str | Path, crop: int, cache: ImageCache) -> None:
-        self.items: list[InputItem] = find_images(folder)
+    def __init__(self, folder: str | Path, crop: int, cache: ImageCache, exclude: str | Path | None = None) -> None:
+        self.items: list[InputItem] = outside_folder(find_images(folder), exclude)  # exclude: the run folder
+        if not self.items:
+            raise InputError(f"no training images in {folder} outside the run folder {exclude}")
         for item in self.items:  # a bad file fails now, not when a random crop first draws it hours into a run
             check_image_file(item.path)
         self.crop_size = crop

@@ -40,6 +40,13 @@ def test_limit_keeps_the_first_images_in_sorted_order(hr_dir: Path) -> None:
     assert open_dataset(hr_dir).names == ["a.png", "b.png", "sub/c.png"]
 
 
+def test_images_inside_the_results_folder_are_not_data(hr_dir: Path) -> None:
+    assert open_dataset(hr_dir, exclude=hr_dir / "sub").names == ["a.png", "b.png"]
+    assert open_dataset(hr_dir, exclude=hr_dir / "elsewhere").names == ["a.png", "b.png", "sub/c.png"]
+    with pytest.raises(InputError, match="outside the output folder"):
+        open_dataset(hr_dir, exclude=hr_dir)
+
+
 def test_paired_lr_is_read_by_relative_name_and_hr_cropped_to_scale_times_lr(hr_dir: Path, tmp_path: Path) -> None:
     lr_dir = tmp_path / "lr"
     for name in ("a", "b", "sub/c"):

@@ -30,6 +30,15 @@ def test_same_draw_gives_the_same_batch_whatever_was_drawn_before(photos: Path) 
     assert first.shape == (2, 3, 32, 32) and first.dtype == torch.float32
 
 
+def test_photos_inside_the_run_folder_are_not_training_data(tmp_path: Path) -> None:
+    write_photo(tmp_path / "data" / "a.png", 40, 40, seed=0)
+    write_photo(tmp_path / "data" / "run" / "samples" / "step1.png", 40, 40, seed=1)
+    assert [i.relative.as_posix() for i in HRCrops(tmp_path / "data", 32, ImageCache(), exclude=tmp_path / "data" / "run").items] == ["a.png"]
+    assert len(HRCrops(tmp_path / "data", 32, ImageCache()).items) == 2
+    with pytest.raises(InputError, match="outside the run folder"):
+        HRCrops(tmp_path / "data" / "run", 32, ImageCache(), exclude=tmp_path / "data" / "run")
+
+
 def test_threaded_prefetch_returns_the_same_batches_as_sequential_loading(photos: Path) -> None:
     source = HRCrops(photos, 32, ImageCache())
     plain, threaded = stream(source), stream(source, workers=2)
