@@ -213,7 +213,7 @@ def upscale(
     for entry in unreadable:
         notify("unreadable", {"name": entry["input"], "error": entry["error"]})
     notify("start", {"images": len(mine)})
-    entries = unreadable + [_upscale_one(job, model, settings, notify) for job in mine]
+    entries = sorted(unreadable + [_upscale_one(job, model, settings, notify) for job in mine], key=lambda e: e["input"])
     report = _report(model, settings, color_fix, entries)
     return _finish_report(output_dir, report, shard, str(model.device))
 
