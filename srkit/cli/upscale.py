@@ -19,7 +19,7 @@ HELP = (
 @handle_errors
 def command(
     input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or glob such as 'photos/*.jpg'.")],
-    output: Annotated[Path, typer.Argument(help="Output folder (created); a report.json is written there too.")],
+    output: Annotated[Path, typer.Argument(help="Output folder (created); a report.json is written there too. With one input file, an image file name (photo_x4.png) is the output file itself.")],
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`); default dossr, or the recipe stored in --weights.")] = None,
     recipe: RecipeOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
@@ -169,4 +169,5 @@ def render_report(console, report: dict, output: Path) -> None:
         )
     console.print(table)
     unreadable = f", {report['unreadable']} unreadable left out" if report.get("unreadable") else ""
-    console.print(f"{report['written']} written, {report['skipped']} skipped{unreadable}; report: {output / 'report.json'}", highlight=False)
+    where = f"report: {output / 'report.json'}" if output.is_dir() else f"output: {output}"
+    console.print(f"{report['written']} written, {report['skipped']} skipped{unreadable}; {where}", highlight=False)

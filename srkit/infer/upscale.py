@@ -91,12 +91,23 @@ def output_scale(value: float | None, model_scale: int) -> float:
 def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | None, suffix: str = "") -> list[Job]:
     """Find the input images and their mirrored output paths (one-line errors for missing/clashing ones).
 
+    One input file with an image-file OUTPUT (``photo.jpg -> photo_x4.png``) is written to exactly that file.
+
     Files that are this run's own outputs (an output folder inside the input folder, or ``suffix``
     outputs written next to their inputs) are not inputs.
     """
-    from srkit.io.discovery import find_images, output_paths, without_own_outputs
+    from srkit.io.atomic import check_folder_path
+    from srkit.io.discovery import find_images, output_file_for, output_paths, without_own_outputs
 
     items = find_images(inputs) if isinstance(inputs, (str, Path)) else list(inputs)
+    target = output_file_for(inputs, output_dir) if isinstance(inputs, (str, Path)) else None
+    if target is not None:
+        if ext or suffix:
+            raise UsageError(f"--ext and --suffix name outputs in a folder; OUTPUT {target} already names the file")
+        if target.resolve() == items[0].path.resolve():
+            raise UsageError(f"output {target} would overwrite its input; choose another output name")
+        check_folder_path(target.parent)
+        return [Job(items[0], target)]
     items = without_own_outputs(items, output_dir, ext=ext, suffix=suffix)
     if not items:
         raise InputError(f"no images in {inputs} besides this run's own outputs in {output_dir}")
@@ -215,6 +226,8 @@ def upscale(
     notify("start", {"images": len(mine)})
     entries = sorted(unreadable + [_upscale_one(job, model, settings, notify) for job in mine], key=lambda e: e["input"])
     report = _report(model, settings, color_fix, entries)
+    if len(jobs) == 1 and jobs[0].output == output_dir:
+        return report  # OUTPUT is the image file itself: no folder to hold a report.json
     return _finish_report(output_dir, report, shard, str(model.device))
 
 

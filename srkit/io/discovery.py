@@ -121,6 +121,15 @@ def output_paths(
     return outputs
 
 
+def output_file_for(source: str | Path, output: str | Path) -> Path | None:
+    """``output`` itself when ``source`` is one image file and ``output`` names an image file (a supported
+    extension, not an existing folder): ``srkit upscale photo.jpg photo_x4.png``; else None (a folder)."""
+    out = Path(output)
+    if Path(os.path.expanduser(str(source))).is_file() and _is_image_name(out.name) and not out.is_dir():
+        return out
+    return None
+
+
 def _inside(item: InputItem, folder: Path) -> bool:
     return folder in item.path.resolve().parents
 

@@ -109,6 +109,21 @@ def test_rerunning_into_the_input_folder_never_reads_its_own_outputs(capsys, tmp
     assert twice(images, "--suffix", "_x4") == ["a.png", "a_x4.png", "sub/b.png", "sub/b_x4.png"]
 
 
+def test_one_input_file_to_an_image_file_name_writes_that_file(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    target = tmp_path / "new" / "a_x4.jpg"
+    code, out, err = run(capsys, "upscale", images / "a.png", target, "--weights", weights, "--json", "-q")
+    assert code == 0, err
+    assert json.loads(out)["images"][0]["output"] == str(target)
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["a_x4.jpg"]  # no report.json beside it
+    assert (read_image(target).height, read_image(target).width) == (32, 40)
+    code, _, err = run(capsys, "upscale", images / "a.png", images / "a.png", "--weights", weights)
+    assert_one_line_error(code, err, 2, "would overwrite its input")
+    code, _, err = run(capsys, "upscale", images / "a.png", tmp_path / "b.png", "--weights", weights, "--suffix", "_x4")
+    assert_one_line_error(code, err, 2, "already names the file")
+    code, out, err = run(capsys, "upscale", images, tmp_path / "tree.png", "--weights", weights, "--json", "-q")
+    assert code == 0 and (tmp_path / "tree.png" / "report.json").is_file()  # a folder input: OUTPUT stays a folder
+
+
 def test_skip_unreadable_leaves_bad_inputs_out_and_reports_them(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
     (images / "z.png").write_text("hello")
     code, out, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, "--skip-unreadable", "--json")
