@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 from torch import Tensor, nn
 
+from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError, WeightsError
 from srkit.infer.resize import upsample_condition
 from srkit.recipes import Recipe, SamplerConfig, recipe_from_mapping
@@ -108,7 +109,7 @@ class SRModel:
         *,
         sampler: SamplerConfig | None = None,
         noise: Tensor | None = None,
-        generator: torch.Generator | None = None,
+        generator: Noise | None = None,
         callback: StepCallback | None = None,
     ) -> tuple[Tensor, int]:
         """Run the sampler on ``lr`` (B,3,h,w in [0,1]); returns the x0 estimate in state space and the NFE.
@@ -149,7 +150,7 @@ class SRModel:
         *,
         sampler: SamplerConfig | None = None,
         noise: Tensor | None = None,
-        generator: torch.Generator | None = None,
+        generator: Noise | None = None,
         callback: StepCallback | None = None,
     ) -> tuple[Tensor, int]:
         """``lr`` (B,3,h,w) in [0,1] -> (``sr`` (B,3,h*s,w*s) in [0,1], NFE)."""

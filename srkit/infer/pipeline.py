@@ -4,9 +4,12 @@ Randomness (docs/inference.md): the image's seed comes from ``(seed, key)``;
 its start noise is one :class:`~srkit.infer.seeding.NoiseField` over the whole
 state grid, cut per tile, so every tile starts from the same numbers as the
 untiled run at those positions. The per-step noise of a stochastic sampler
-comes from a generator seeded with ``(image seed, first tile of the batch)``.
-Hence deterministic samplers give tiled == untiled wherever the network sees
-the same context; stochastic ones share the start noise only.
+is, untiled, drawn from a generator seeded with the image seed; tiled, each
+draw is again a position-keyed field over the whole image
+(:class:`~srkit.infer.seeding.TiledStepNoise`), so overlapping tiles get the same
+noise where they overlap and outputs do not depend on ``--batch``. Hence
+deterministic samplers give tiled == untiled wherever the network sees the same
+context, and stochastic ones sample overlaps with the same noise.
 With a boundary condition in mode ``mosaic`` the start-noise field is the BC
 repeated periodically; in mode ``tile`` tiles have exactly the BC's size and
 each starts from the BC (see :mod:`srkit.infer.bc`).
@@ -27,7 +30,7 @@ from srkit.errors import UsageError
 from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_tile_lr, stack_bc
 from srkit.infer.model import SRModel
 from srkit.infer.resize import upsample_condition
-from srkit.infer.seeding import NoiseField, cpu_generator, derive_seed
+from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
 from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
 from srkit.recipes import SamplerConfig
 
@@ -97,9 +100,13 @@ def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: Bounda
 def _start_noise(model: SRModel, field: NoiseField | BCMosaic, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
     if bc is not None and bc.per_tile:
         return stack_bc(bc, len(tiles))
-    s, f = model.scale, model.latent_factor  # LR offsets are aligned, so x * s / f is exact
-    crops = [field.crop(t.top * s // f, t.left * s // f, t.height * s // f, t.width * s // f) for t in tiles]
-    return torch.stack(crops)
+    return torch.stack([field.crop(*box) for box in _state_boxes(model, tiles)])
+
+
+def _state_boxes(model: SRModel, tiles: list[Tile]) -> list[tuple[int, int, int, int]]:
+    """Each tile's ``(top, left, height, width)`` on the state grid (LR offsets are aligned, so x * s / f is exact)."""
+    s, f = model.scale, model.latent_factor
+    return [(t.top * s // f, t.left * s // f, t.height * s // f, t.width * s // f) for t in tiles]
 
 
 def super_resolve_image(
@@ -131,7 +138,10 @@ def super_resolve_image(
     for first in range(0, len(tiles), tiling.batch):
         group = tiles[first : first + tiling.batch]
         lr_tiles = torch.cat([lr[..., t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
-        generator = cpu_generator(derive_seed(seed, "steps", group[0].index))
+        if len(tiles) == 1:
+            generator = cpu_generator(derive_seed(seed, "steps", group[0].index))
+        else:
+            generator = TiledStepNoise(derive_seed(seed, "steps"), channels, state_h, state_w, _state_boxes(model, group))
         callback = None if on_steps is None else (lambda info: on_steps(info["i"] + 1, info["total"]))
         sr, nfe = model.super_resolve(
             lr_tiles, sampler=sampler, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback

@@ -17,9 +17,8 @@ from srkit.errors import UsageError
 from srkit.recipes import SamplerConfig, sampler_cli_name
 
 if TYPE_CHECKING:
-    import torch
-
     from srkit.diffusion.build import BoundSampler
+    from srkit.diffusion.noise import Noise
     from srkit.infer.model import SRModel
 
 
@@ -55,7 +54,7 @@ def run_sampler(
     y: Tensor,
     *,
     noise: Tensor | None,
-    generator: "torch.Generator | None",
+    generator: "Noise | None",
     callback: Callable[[Any], Any] | None,
 ) -> tuple[Tensor, int]:
     """Sample x0 (state space) for the condition ``y`` with ``cfg``; returns ``(x0, nfe)``."""

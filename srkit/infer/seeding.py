@@ -66,3 +66,29 @@ class NoiseField:
     def full(self) -> Tensor:
         """The whole field (small images only)."""
         return self.crop(0, 0, self.height, self.width)
+
+
+@dataclass
+class TiledStepNoise:
+    """The per-step noise of a tiled run (a :class:`~srkit.diffusion.noise.NoiseSource`).
+
+    Draw ``k`` is the field ``NoiseField(derive_seed(seed, "draw", k), ...)`` over the
+    whole state grid, cut at each tile's ``boxes`` entry ``(top, left, height, width)``.
+    Overlapping tiles thus get the same numbers where they overlap, and a tile's noise
+    does not depend on which tiles share its batch.
+    """
+
+    seed: int
+    channels: int
+    height: int
+    width: int
+    boxes: list[tuple[int, int, int, int]]
+    draws: int = 0
+
+    def randn_like(self, x: Tensor) -> Tensor:
+        field = NoiseField(derive_seed(self.seed, "draw", self.draws), self.channels, self.height, self.width)
+        self.draws += 1
+        out = torch.stack([field.crop(*box) for box in self.boxes])
+        if out.shape != x.shape:
+            raise ValueError(f"tiled step noise of shape {tuple(out.shape)} asked for {tuple(x.shape)}")
+        return out

@@ -13,7 +13,7 @@ from srkit.infer.color_fix import (
     low_frequency,
     wavelet,
 )
-from srkit.infer.seeding import NoiseField, derive_seed
+from srkit.infer.seeding import NoiseField, TiledStepNoise, derive_seed
 
 
 def test_noise_field_crops_are_slices_of_the_full_field() -> None:
@@ -28,6 +28,20 @@ def test_noise_field_is_standard_normal_and_seed_dependent() -> None:
     assert abs(a.mean().item()) < 0.02 and abs(a.std().item() - 1) < 0.02
     assert not torch.equal(a, NoiseField(2, 4, 128, 128).full())
     assert torch.equal(a, NoiseField(1, 4, 128, 128).full())
+
+
+def test_tiled_step_noise_agrees_where_tiles_overlap_and_changes_every_draw() -> None:
+    like = torch.empty(1, 2, 40, 36)
+    left = TiledStepNoise(3, 2, 40, 60, [(0, 0, 40, 36)]).randn_like(like)[0]
+    right = TiledStepNoise(3, 2, 40, 60, [(0, 24, 40, 36)]).randn_like(like)[0]
+    assert torch.equal(left[:, :, 24:], right[:, :, :12])  # the shared columns 24..35
+    both = TiledStepNoise(3, 2, 40, 60, [(0, 24, 40, 36), (0, 0, 40, 36)]).randn_like(torch.empty(2, 2, 40, 36))
+    assert torch.equal(both[0], right) and torch.equal(both[1], left)  # batching does not change a tile's noise
+    source = TiledStepNoise(3, 2, 40, 60, [(0, 0, 40, 36)])
+    draws = [source.randn_like(like) for _ in range(2)]
+    assert torch.equal(draws[0][0], left) and not torch.equal(draws[0], draws[1])
+    with pytest.raises(ValueError, match="asked for"):
+        source.randn_like(torch.empty(2, 2, 40, 36))
 
 
 def test_derived_seeds_are_stable_and_key_dependent() -> None:

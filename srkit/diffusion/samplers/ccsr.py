@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
-from srkit.diffusion.noise import randn_like
+from srkit.diffusion.noise import Noise, randn_like
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.diffusion.samplers.ancestral import ancestral_chain
 from srkit.diffusion.samplers.common import (
@@ -31,7 +31,7 @@ def sample_ccsr(
     t_max: float = 2.0 / 3.0,
     t_min: float = 1.0 / 3.0,
     noise: Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
-from srkit.diffusion.noise import default_generator, randn_like
+from srkit.diffusion.noise import Noise, default_generator, randn_like
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
 
@@ -50,7 +50,7 @@ def check_order(sampler: str, order: int, orders: Sequence[int]) -> None:
 
 
 def start_state(
-    process: DiffusionProcess, y: Tensor, noise: Tensor | None, generator: torch.Generator
+    process: DiffusionProcess, y: Tensor, noise: Tensor | None, generator: Noise
 ) -> Tensor:
     """``process.prior_sample(y, noise)``, drawing ``noise`` from ``generator`` unless given (shape of ``y``)."""
     if noise is None:
@@ -72,7 +72,7 @@ class Run:
         self,
         denoiser: Denoiser,
         total: int,
-        generator: torch.Generator | None,
+        generator: Noise | None,
         callback: StepCallback | None,
     ) -> None:
         self.denoiser = denoiser

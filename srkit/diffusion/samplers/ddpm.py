@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
+from srkit.diffusion.noise import Noise
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.diffusion.samplers.ancestral import ancestral_chain
 from srkit.diffusion.samplers.common import (
@@ -32,7 +33,7 @@ def sample_ddpm(
     steps: int | None = None,
     sections: str | None = None,
     noise: Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:

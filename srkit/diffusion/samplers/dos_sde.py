@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
-from srkit.diffusion.noise import randn_like
+from srkit.diffusion.noise import Noise, randn_like
 from srkit.diffusion.processes.base import AffineCoefs, DiffusionProcess
 from srkit.diffusion.samplers.common import (
     Run,
@@ -52,7 +52,7 @@ def sample_dos_sde(
     steps: int = 5,
     order: int = 3,
     noise: Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
+from srkit.diffusion.noise import Noise
 from srkit.diffusion.processes.base import AffineCoefs, DiffusionProcess
 from srkit.diffusion.samplers.common import (
     Run,
@@ -65,7 +66,7 @@ def sample_dpm_solver(
     order: int = 2,
     spacing: str = "logsnr",
     noise: Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser
+from srkit.diffusion.noise import Noise
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.diffusion.samplers.ancestral import ancestral_chain
 from srkit.diffusion.samplers.common import (
@@ -26,7 +27,7 @@ def sample_resshift(
     *,
     steps: int | None = None,
     noise: Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:
