@@ -1,0 +1,11 @@
+"""Released models of the papers (official checkpoints), converted to srkit safetensors and run exactly.
+
+| module | one job |
+| --- | --- |
+| ``base`` | the contract every family implements: :class:`ReleasedFamily`, :class:`ConvertedModel`, :class:`ReleasedPipeline` |
+| ``resshift/`` | ResShift: official Swin-UNet, VQGAN-f4 (diffusers ``VQModel``), key mapping, official sampler |
+| ``sd/`` | DoSSR, CCSR v1/v2: SD-2.1 UNet + ControlNet + VAE through ``diffusers``, key mapping, official samplers |
+
+srkit never ships or downloads these weights; ``srkit convert`` turns a user's
+downloaded file into an ordinary srkit checkpoint (``kind="srkit-released"``).
+"""
