@@ -1,0 +1,63 @@
+"""Every released-model family srkit converts, and the loader for converted checkpoints.
+
+``FAMILIES`` maps each ``srkit convert --from`` name to its
+:class:`~srkit.released.base.ReleasedFamily`; :func:`load_released` turns a
+converted checkpoint (tensors + metadata) back into a ready
+:class:`~srkit.released.base.ReleasedPipeline`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from srkit.errors import UsageError, WeightsError
+from srkit.io.checkpoints import CheckpointMeta
+from srkit.released.base import RELEASED_KIND, ReleasedFamily, ReleasedPipeline
+from srkit.released.resshift.family import FAMILIES as RESSHIFT_FAMILIES
+
+FAMILIES: dict[str, ReleasedFamily] = {family.name: family for family in RESSHIFT_FAMILIES}
+
+
+def get_family(name: str) -> ReleasedFamily:
+    """The family called ``name``; a one-line UsageError listing the known ones otherwise."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise UsageError(f"unknown released model {name!r}; choose one of {', '.join(FAMILIES)}") from None
+
+
+def metadata_fields(metadata: CheckpointMeta | Mapping[str, Any]) -> dict[str, str]:
+    """A converted checkpoint's metadata as a flat ``str -> str`` dict (from the raw dict or a CheckpointMeta)."""
+    if isinstance(metadata, CheckpointMeta):
+        return {**{str(k): str(v) for k, v in metadata.extra.items()}, "kind": metadata.kind, "model_id": metadata.model_id}
+    return {str(k): str(v) for k, v in metadata.items()}
+
+
+def load_released(
+    tensors: Mapping[str, Tensor],
+    metadata: CheckpointMeta | Mapping[str, Any],
+    *,
+    device: torch.device | str = "cpu",
+    precision: str = "fp32",
+) -> ReleasedPipeline:
+    """Build the pipeline of a checkpoint written by ``srkit convert`` (``kind="srkit-released"``)."""
+    fields = metadata_fields(metadata)
+    if fields.get("kind") != RELEASED_KIND:
+        raise WeightsError(f"not a converted released model (kind {fields.get('kind')!r}, expected {RELEASED_KIND!r})")
+    name = fields.get("family", "")
+    if name not in FAMILIES:
+        raise WeightsError(
+            f"converted model of family {name!r}, which this srkit cannot run (known: {', '.join(FAMILIES)})"
+        )
+    try:
+        config = json.loads(fields.get("config", ""))
+    except ValueError:
+        raise WeightsError("the converted model's config metadata is not valid JSON; convert it again") from None
+    pipeline = FAMILIES[name].load(tensors, config, device=torch.device(device), precision=precision)
+    pipeline.model_id = fields.get("model_id", pipeline.model_id)
+    return pipeline
