@@ -13,7 +13,7 @@ import typer
 from typing_extensions import Annotated
 
 from srkit._version import __version__
-from srkit.cli import bench, degrade, find_bc, models, recipes, stability, train, upscale
+from srkit.cli import bench, convert, degrade, find_bc, models, recipes, stability, train, upscale
 
 app = typer.Typer(
     name="srkit",
@@ -51,6 +51,7 @@ app.command("bench", help=bench.HELP)(bench.command)
 app.command("stability", help=stability.HELP)(stability.command)
 app.command("recipes", help=recipes.HELP)(recipes.command)
 app.command("models", help=models.HELP)(models.command)
+app.command("convert", help=convert.HELP)(convert.command)
 
 
 def _click_module():

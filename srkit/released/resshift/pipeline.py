@@ -100,6 +100,15 @@ class ResShiftPipeline(nn.Module):
             yield
 
     @torch.no_grad()
+    def prepare(self, lq: Tensor) -> tuple[Tensor, Tensor]:
+        """LR in [-1, 1] -> (the padded LR the UNet sees, ``z_y``: the encoded bicubic upsampling)."""
+        lq = reflect_pad(lq, self.lr_multiple)
+        with self._autocast():
+            y_up = F.interpolate(lq, scale_factor=self.scale, mode="bicubic")
+            z_y = vq_encode(self.vq, y_up).float() * self.schedule.scale_factor
+        return lq, z_y
+
+    @torch.no_grad()
     def super_resolve(
         self,
         lr: Tensor,
@@ -114,10 +123,8 @@ class ResShiftPipeline(nn.Module):
         if noise is not None and tuple(noise.shape) != self.start_shape(lr.shape):
             raise UsageError(f"start noise has shape {tuple(noise.shape)}, this model needs {self.start_shape(lr.shape)}")
         height, width = lr.shape[-2:]
-        lq = reflect_pad(lr.to(self.device, torch.float32) * 2.0 - 1.0, self.lr_multiple)
+        lq, z_y = self.prepare(lr.to(self.device, torch.float32) * 2.0 - 1.0)
         with self._autocast():
-            y_up = F.interpolate(lq, scale_factor=self.scale, mode="bicubic")
-            z_y = vq_encode(self.vq, y_up).float() * self.schedule.scale_factor
 
             def unet(x_in: Tensor, t: Tensor) -> Tensor:
                 return self.unet(x_in, t, lq).float()

@@ -9,12 +9,17 @@ then runs ``post_quant_conv`` and the decoder.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 import torch
-from diffusers import VQModel
+
+# diffusers imports bitsandbytes where installed; its CPU backend logs a warning about an optional
+# package on import, which would break srkit's one-line stderr. Errors still show.
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+from diffusers import VQModel  # noqa: E402
 from torch import Tensor
 
 from srkit.convert.rules import Rule, ignore, rename, squeeze_1x1
