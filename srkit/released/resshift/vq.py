@@ -15,15 +15,18 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 import torch
+from torch import Tensor
+
+from srkit.convert.rules import Rule, ignore, rename, squeeze_1x1
+from srkit.errors import UsageError, WeightsError
 
 # diffusers imports bitsandbytes where installed; its CPU backend logs a warning about an optional
 # package on import, which would break srkit's one-line stderr. Errors still show.
 logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-from diffusers import VQModel  # noqa: E402
-from torch import Tensor
-
-from srkit.convert.rules import Rule, ignore, rename, squeeze_1x1
-from srkit.errors import WeightsError
+try:
+    from diffusers import VQModel
+except ImportError:  # an optional dependency: only the released ResShift models need it
+    VQModel = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,10 @@ def quantise(z: Tensor, codebook: Tensor) -> tuple[Tensor, Tensor]:
     return snapped, indices.view(b, h, w)
 
 
-def build_vq(cfg: VQConfig) -> VQModel:
+def build_vq(cfg: VQConfig) -> "VQModel":
     """The ``diffusers.VQModel`` with the official autoencoder's layout and sizes."""
+    if VQModel is None:
+        raise UsageError("the released ResShift models need the diffusers package: pip install 'diffusers>=0.30'")
     levels = len(cfg.ch_mult)
     return VQModel(
         in_channels=cfg.in_channels,
@@ -85,12 +90,12 @@ def build_vq(cfg: VQConfig) -> VQModel:
     )
 
 
-def vq_encode(vq: VQModel, x: Tensor) -> Tensor:
+def vq_encode(vq: "VQModel", x: Tensor) -> Tensor:
     """Encoder then ``quant_conv`` (the official ``encode``: no quantisation); ``x`` in [-1, 1]."""
     return vq.encode(x).latents
 
 
-def vq_decode(vq: VQModel, z: Tensor, *, quantised: bool = True) -> Tensor:
+def vq_decode(vq: "VQModel", z: Tensor, *, quantised: bool = True) -> Tensor:
     """Nearest-code quantisation (unless ``quantised=False``), ``post_quant_conv``, decoder (official ``decode``)."""
     if quantised:
         z = quantise(z, vq.quantize.embedding.weight)[0]
