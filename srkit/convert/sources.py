@@ -100,7 +100,7 @@ def read_source(path: str | Path) -> SourceFile:
         try:
             with safe_open(str(path), framework="pt", device="cpu") as handle:
                 raw: Any = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-        except Exception as err:  # SafetensorError has no importable base across versions
+        except Exception as err:  # noqa: BLE001 - SafetensorError has no importable base across versions
             raise WeightsError(f"cannot read {path}: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
     else:
         raw = load_torch_pickle(path, mmap=kind == "torch-zip")

@@ -38,7 +38,7 @@ def _stored(tensor: Tensor, dtype: torch.dtype | None) -> Tensor:
     return t.contiguous()
 
 
-def _hash_tensor(digest: "hashlib._Hash", name: str, tensor: Tensor) -> None:
+def _hash_tensor(digest: hashlib._Hash, name: str, tensor: Tensor) -> None:
     """Feed one tensor to the content hash exactly as :func:`srkit.io.checkpoints.model_id` does."""
     dtype = str(tensor.dtype).removeprefix("torch.")
     shape = ",".join(str(d) for d in tensor.shape)
@@ -83,20 +83,19 @@ def write_safetensors(
     encoded += b" " * (-len(encoded) % 8)
     slot = encoded.index(f'"model_id":"{_PLACEHOLDER}"'.encode()) + len('"model_id":"')
     digest = hashlib.sha256()
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(len(encoded).to_bytes(8, "little"))
-            handle.write(encoded)
-            done = 0
-            for name in names:
-                t = _stored(tensors[name], dtype)
-                _hash_tensor(digest, name, t)
-                if t.numel():
-                    handle.write(t.reshape(-1).view(torch.uint8).numpy().data)
-                done += t.numel() * t.element_size()
-                if progress is not None:
-                    progress(done, offset)
-            model_id = digest.hexdigest()[:MODEL_ID_LENGTH]
-            handle.seek(8 + slot)
-            handle.write(model_id.encode())
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(len(encoded).to_bytes(8, "little"))
+        handle.write(encoded)
+        done = 0
+        for name in names:
+            t = _stored(tensors[name], dtype)
+            _hash_tensor(digest, name, t)
+            if t.numel():
+                handle.write(t.reshape(-1).view(torch.uint8).numpy().data)
+            done += t.numel() * t.element_size()
+            if progress is not None:
+                progress(done, offset)
+        model_id = digest.hexdigest()[:MODEL_ID_LENGTH]
+        handle.seek(8 + slot)
+        handle.write(model_id.encode())
     return 8 + len(encoded) + offset, model_id

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def check_tensor(name: str, actual: Tensor, reference: Tensor, rule: dict[str, A
     return diff / scale if scale else diff
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_case(name: str) -> Case:
     """The case ``name`` from tests/released/data (loaded once per test session)."""
     folder = DATA / name

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from srkit.diffusion.denoiser import Denoiser
 from srkit.diffusion.samplers.ancestral import ancestral_chain
 from srkit.diffusion.samplers.common import Run
-from srkit.diffusion.denoiser import Denoiser
 from srkit.released.resshift.sampling import OfficialSchedule, official_arrays
 from srkit.released.resshift.swin import shift_mask
 from srkit.released.resshift.vq import quantise, vq_decode, vq_encode
@@ -103,10 +103,10 @@ def test_each_step_from_the_recorded_state_matches_official(resshift_pipelines, 
     for k in range(process.T):
         t = int(case[f"{run}.step.{k:02d}.t"])
         assert t == process.T - 1 - k
-        seen = {}
+        seen: dict = {}
         noise = RecordedNoise(case, run)
         noise.used = k + 1
-        run_state = Run(denoiser, 1, noise, lambda info: seen.update(info) or True)
+        run_state = Run(denoiser, 1, noise, lambda info, seen=seen: seen.update(info) or True)
         ancestral_chain(run_state, process, x, z_y, [t] + ([t - 1] if t else []), clip_x0=False)
         case.check(f"{run}.step.{k:02d}.pred_x0", seen["x0_hat"], rule=TEACHER_FORCED)
         case.check(f"{run}.step.{k:02d}.sample", seen["x"], rule=TEACHER_FORCED)

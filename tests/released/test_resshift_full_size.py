@@ -14,7 +14,11 @@ from srkit.released.resshift.swin import relative_position_index
 from srkit.released.resshift.unet import SwinUNetConfig
 from srkit.released.resshift.vq import VQConfig
 from tests.released.fixtures import load_case
-from tests.released.official_keys import Shapes, official_unet_shapes, official_vq_shapes
+from tests.released.official_keys import (
+    Shapes,
+    official_unet_shapes,
+    official_vq_shapes,
+)
 
 FULL_UNET = SwinUNetConfig()  # the official model_channels 160, [1,2,2,4], Swin 192 / 6 heads / window 8, size 64
 FULL_VQ = VQConfig()  # ch 128, [1,2,4], 8192 codes

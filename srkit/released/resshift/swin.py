@@ -135,7 +135,7 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x: Tensor) -> Tensor:
-        b, c, h, w = x.shape
+        h, w = x.shape[-2:]
         if h % self.window or w % self.window:
             raise UsageError(f"Swin window {self.window} does not divide a {h}x{w} feature map; pad the input")
         y = self.norm1(x).permute(0, 2, 3, 1)

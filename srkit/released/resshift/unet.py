@@ -13,8 +13,9 @@ sinusoidal embedding (cos first, max period 10000). Every size comes from
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F

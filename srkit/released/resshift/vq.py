@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
-import torch
 from torch import Tensor
 
 from srkit.convert.rules import Rule, ignore, rename, squeeze_1x1
@@ -71,7 +71,7 @@ def quantise(z: Tensor, codebook: Tensor) -> tuple[Tensor, Tensor]:
     return snapped, indices.view(b, h, w)
 
 
-def build_vq(cfg: VQConfig) -> "VQModel":
+def build_vq(cfg: VQConfig) -> VQModel:
     """The ``diffusers.VQModel`` with the official autoencoder's layout and sizes."""
     if VQModel is None:
         raise UsageError("the released ResShift models need the diffusers package: pip install 'diffusers>=0.30'")
@@ -90,12 +90,12 @@ def build_vq(cfg: VQConfig) -> "VQModel":
     )
 
 
-def vq_encode(vq: "VQModel", x: Tensor) -> Tensor:
+def vq_encode(vq: VQModel, x: Tensor) -> Tensor:
     """Encoder then ``quant_conv`` (the official ``encode``: no quantisation); ``x`` in [-1, 1]."""
     return vq.encode(x).latents
 
 
-def vq_decode(vq: "VQModel", z: Tensor, *, quantised: bool = True) -> Tensor:
+def vq_decode(vq: VQModel, z: Tensor, *, quantised: bool = True) -> Tensor:
     """Nearest-code quantisation (unless ``quantised=False``), ``post_quant_conv``, decoder (official ``decode``)."""
     if quantised:
         z = quantise(z, vq.quantize.embedding.weight)[0]
