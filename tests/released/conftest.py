@@ -10,7 +10,7 @@ import torch
 from srkit.convert.api import convert_checkpoint
 from srkit.io.checkpoints import load_checkpoint
 from srkit.released.registry import load_released
-from tests.released.fixtures import load_case
+from tests.released.fixtures import load_case, one_thread  # noqa: F401 (autouse fixture)
 
 
 def write_official_files(folder: Path) -> tuple[Path, Path]:

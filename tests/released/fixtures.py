@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from torch import Tensor
@@ -76,3 +77,12 @@ def load_case(name: str) -> Case:
     folder = DATA / name
     info = json.loads((folder / "case.json").read_text())
     return Case(name=name, info=info, tensors=load_file(str(folder / info.get("tensor_file", "tensors.safetensors"))))
+
+
+@pytest.fixture(scope="package", autouse=True)
+def one_thread():
+    """The reduced networks are tiny: one intra-op thread is faster, and far faster on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
