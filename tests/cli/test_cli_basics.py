@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["train", "upscale", "find-bc", "degrade", "bench", "stability", "recipes", "models"]
+COMMANDS = ["train", "upscale", "find-bc", "degrade", "bench", "stability", "recipes", "models", "convert"]
 
 
 def run_srkit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
