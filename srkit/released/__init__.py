@@ -3,6 +3,7 @@
 | module | one job |
 | --- | --- |
 | ``base`` | the contract every family implements: :class:`ReleasedFamily`, :class:`ConvertedModel`, :class:`ReleasedPipeline` |
+| ``registry`` | ``FAMILIES`` (every ``srkit convert --from`` name) and :func:`load_released` for converted files |
 | ``resshift/`` | ResShift: official Swin-UNet, VQGAN-f4 (diffusers ``VQModel``), key mapping, official sampler |
 | ``sd/`` | DoSSR, CCSR v1/v2: SD-2.1 UNet + ControlNet + VAE through ``diffusers``, key mapping, official samplers |
 
