@@ -9,7 +9,7 @@ import torch
 
 from srkit.convert.api import convert_checkpoint
 from srkit.io.checkpoints import load_checkpoint
-from srkit.released.registry import load_released
+from srkit.released.registry import FAMILIES, load_released
 from srkit.released.resshift.swin import relative_position_index
 from srkit.released.resshift.unet import SwinUNetConfig
 from srkit.released.resshift.vq import VQConfig
@@ -46,6 +46,22 @@ def test_full_size_key_sets_have_the_official_counts() -> None:
     params = sum(torch.Size(s).numel() for k, (s, _) in unet.items() if not k.endswith(("attn_mask", "position_index")))
     assert round(params / 1e6, 2) == 118.59
     assert round(sum(torch.Size(s).numel() for s, _ in vq.values()) / 1e6, 2) == 55.32
+
+
+def test_full_size_key_sets_map_strictly_with_every_size_inferred() -> None:
+    """The mapping and size inference at full size, on meta tensors (no memory): the slow test writes real files."""
+    state = {}
+    for role, shapes in (("unet", official_unet_shapes(FULL_UNET)), ("vq", official_vq_shapes(FULL_VQ))):
+        for key, (shape, dtype) in shapes.items():
+            real = key.endswith("relative_position_index")
+            state[f"{role}.{key}"] = relative_position_index(int(shape[0] ** 0.5)) if real else torch.empty(shape, dtype=dtype, device="meta")
+    converted = FAMILIES["resshift-v2"].convert(state)
+    assert SwinUNetConfig.from_dict(converted.config["unet"]) == FULL_UNET
+    assert VQConfig.from_dict(converted.config["vq"]) == FULL_VQ
+    assert converted.config["diffusion"]["steps"] == 15 and converted.config["diffusion"]["min_noise_level"] == 0.04
+    assert len(converted.tensors) == 564 - 18 - 6 + 205  # the Swin index and mask buffers are not kept
+    without_masks = {k: v for k, v in state.items() if not k.endswith("attn_mask")}  # the build size from the window rule
+    assert FAMILIES["resshift-v2"].convert(without_masks).config["unet"]["image_size"] == 64
 
 
 def zeros_checkpoint(shapes: Shapes, path: Path, wrap: bool) -> Path:
