@@ -34,7 +34,13 @@ def command(
     out = Output(json_mode=json_out, quiet=quiet)
     if output.exists() and not overwrite:
         raise UsageError(f"{output} exists; pass --overwrite to replace it")
-    report = convert_checkpoint(family, sources, output, storage=storage, progress=out.info)
+    with out.progress() as bar:
+        task = bar.add_task("writing", total=None, info="")
+
+        def written(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, info=f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+        report = convert_checkpoint(family, sources, output, storage=storage, progress=out.info, write_progress=written)
     payload = {
         "output": str(report.output),
         "family": report.family,

@@ -90,11 +90,13 @@ def convert_checkpoint(
     *,
     storage: str = "keep",
     progress: Progress | None = None,
+    write_progress: Callable[[int, int], None] | None = None,
 ) -> ConvertReport:
     """Convert the official file(s) ``sources`` of ``family_name`` into the srkit checkpoint ``output``.
 
     ``storage`` is ``keep`` (the source dtypes), ``fp32``, ``fp16`` or ``bf16`` for
-    floating tensors. Nothing is written unless every check passes; the output
+    floating tensors. ``progress`` gets one message per stage, ``write_progress(done, total)``
+    the bytes written. Nothing is written unless every check passes; the output
     appears complete or not at all.
     """
     start = time.perf_counter()
@@ -133,7 +135,7 @@ def convert_checkpoint(
         },
     )
     say(f"writing {output}")
-    size, model_id = write_safetensors(output, converted.tensors, meta.to_metadata(), dtype=STORAGE_DTYPES[storage])
+    size, model_id = write_safetensors(output, converted.tensors, meta.to_metadata(), dtype=STORAGE_DTYPES[storage], progress=write_progress)
     return ConvertReport(
         output=output,
         family=family.name,
