@@ -74,3 +74,14 @@ def test_a_run_at_the_default_spacing_uses_the_bc_only_when_it_was_found_with_an
     bc = BoundaryCondition(torch.zeros(3, 8, 8), "", "tiny", kind, 20, spacing=expected)
     cfg = SamplerConfig(kind=kind, steps=20)  # type: ignore[arg-type]
     assert bc_sampler_config(bc, cfg) is cfg and bc_sampler_note(bc, cfg) is None
+
+
+def test_spacing_option_reaches_the_sampler_config_and_is_checked() -> None:
+    from srkit.errors import UsageError
+    from srkit.infer.sampler_options import sampler_config
+
+    base = load_recipe("builtin/sr3").sampler
+    assert sampler_config(base, spacing="trailing").spacing == "trailing"
+    assert sampler_config(base).spacing == "default"
+    with pytest.raises(UsageError, match="--spacing must be one of uniform, logsnr, trailing"):
+        sampler_config(base, spacing="karras")
