@@ -34,7 +34,7 @@ How a BC is applied to an image of any size (``srkit upscale --bc``, ``--bc-mode
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,8 +201,6 @@ def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> "S
     So a BC is sampled with the spacing it was searched for, also after a sampler's default
     changed (the built-in sr3 BC, found with DDIM's former ``uniform`` default, keeps it).
     """
-    from dataclasses import replace
-
     if sampler_cfg.spacing != "default" or not bc.spacing or bc.sampler != sampler_cfg.kind:
         return sampler_cfg
     if bc.spacing == effective_spacing(sampler_cfg.kind, "default"):
