@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -53,7 +52,7 @@ class GaussianOracle:
     sd: Tensor
 
     @classmethod
-    def image_like(cls, process: VPProcess, components: int = 32) -> "GaussianOracle":
+    def image_like(cls, process: VPProcess, components: int = 32) -> GaussianOracle:
         sd = torch.logspace(-2, 0, components, dtype=torch.float64)
         mu = torch.linspace(-0.5, 0.5, components, dtype=torch.float64)
         return cls(process, mu.reshape(1, 1, -1, 1), sd.reshape(1, 1, -1, 1))

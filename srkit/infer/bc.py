@@ -195,7 +195,7 @@ def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "Samp
                   deterministic=is_deterministic(sampler_cfg))
 
 
-def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> "SamplerConfig":
+def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> SamplerConfig:
     """``sampler_cfg`` with the BC's spacing where the run leaves it at ``default`` and samples the BC's sampler.
 
     So a BC is sampled with the spacing it was searched for, also after a sampler's default
@@ -208,7 +208,7 @@ def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> "S
     return replace(sampler_cfg, spacing=bc.spacing)
 
 
-def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str | None:
+def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> str | None:
     """A note when a run samples with another sampler, step count, order, spacing or solver form than the BC's.
 
     The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver, step count

@@ -128,7 +128,7 @@ def test_dpm_solver_order2_is_algorithm_2_by_hand():
 
 def test_lower_order_final_takes_wide_intervals_at_first_order_only():
     process = vp()
-    lams = lambda spacing, steps: [log_snr(process.coef(t)) for t in spaced_solver_timesteps(process, steps, spacing)]  # noqa: E731
+    lams = lambda spacing, steps: [log_snr(process.coef(t)) for t in spaced_solver_timesteps(process, steps, spacing)]
     assert step_orders(lams("uniform", 5), 2) == [1, 2, 2, 1, 2]  # 250 -> 0 is 3.5x wider than 500 -> 250
     assert step_orders(lams("uniform", 5), 2, lower_order_final=False) == [1, 2, 2, 2, 2]
     assert step_orders(lams("logsnr", 20), 3) == [1, 2] + [3] * 18  # even in lambda: nothing is wide

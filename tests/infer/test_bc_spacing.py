@@ -8,14 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.infer.test_pipeline import STEPS, local_model, smooth_image  # noqa: F401  (fixture)
 
-from srkit.infer.bc import BoundaryCondition, bc_sampler_config, bc_sampler_note, load_bc, save_bc
+from srkit.infer.bc import (
+    BoundaryCondition,
+    bc_sampler_config,
+    bc_sampler_note,
+    load_bc,
+    save_bc,
+)
 from srkit.infer.pipeline import super_resolve_image
 from srkit.infer.seeding import cpu_generator
 from srkit.io.checkpoints import CheckpointMeta, save_checkpoint
 from srkit.recipes import SamplerConfig, load_recipe
 from srkit.weights.builtin import WEIGHTS_DIR
+from tests.infer.test_pipeline import STEPS, local_model, smooth_image  # noqa: F401  (fixture)
 
 
 def _old_file(path: Path, sampler: str, order: int = 1) -> Path:
