@@ -88,7 +88,7 @@ class SamplerConfig:
     t_max: float = 2.0 / 3.0
     t_min: float = 1.0 / 3.0
     clip_x0: bool = True
-    spacing: Literal["default", "uniform", "logsnr"] = "default"
+    spacing: Literal["default", "uniform", "logsnr", "trailing"] = "default"
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")

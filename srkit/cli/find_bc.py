@@ -29,6 +29,7 @@ def command(
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="Deterministic sampler: ddim or dpm-solver.")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampler steps (paper: DDIM-50, DPM-Solver-20).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", min=1, max=3, help="DPM-Solver++ order.")] = None,
+    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="lpips (default), dists, psnr, ssim or mse.")] = None,
     strategy: Annotated[Optional[str], typer.Option("--strategy", help="exhaustive (K x R), racing (successive halving) or both (racing, then exhaustive; reports whether racing found the exhaustive winner).")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Candidate x reference samples per network call.")] = 8,
@@ -66,7 +67,7 @@ def command(
     bc_cfg = model.recipe.bc or BCConfig()
     kind = sampler_kind(sampler) if sampler else bc_cfg.sampler
     base = SamplerConfig(kind=kind, steps=bc_cfg.steps, order=bc_cfg.order if kind == "dpm_solver" else 1)  # type: ignore[arg-type]
-    sampler_cfg = sampler_config(base, steps=steps, order=order, eta=0.0)
+    sampler_cfg = sampler_config(base, steps=steps, order=order, eta=0.0, spacing=spacing)
     check_deterministic(sampler_cfg)
     settings = SearchSettings(
         candidates=candidates or bc_cfg.candidates, sampler=sampler_cfg, strategy=strategy or bc_cfg.strategy, batch=batch, seed=seed  # type: ignore[arg-type]

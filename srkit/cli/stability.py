@@ -28,6 +28,7 @@ def command(
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="Sampler (default: the recipe's).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", help="Solver order 1-3 (DoS-SDE, DPM-Solver++).")] = None,
     eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
+    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
     fixed_start: Annotated[bool, typer.Option("--fixed-start", help="Every run starts from the same noise (run 0's); only the sampler's own noise varies.")] = False,
     paired_lr: Annotated[Optional[Path], typer.Option("--paired-lr", help="LR folder matching --data by file name.")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: the method's training preset).")] = None,
@@ -71,7 +72,7 @@ def command(
         out=out,
     )
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta)
+    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, spacing=spacing)
     with StabilityProgress(output) as progress:
         result = run_stability(
             model, dataset, runs=runs, metrics=metric_names, seed=seed, out_dir=out, save_best_worst=save_best_worst,

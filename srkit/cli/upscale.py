@@ -29,6 +29,7 @@ def command(
     t_max: Annotated[Optional[float], typer.Option("--t-max", help="CCSR: start of the truncated interval, fraction of T (paper 2/3).")] = None,
     t_min: Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of the truncated interval, fraction of T (paper 1/3).")] = None,
     eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
+    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
     bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
@@ -66,7 +67,7 @@ def command(
     if warning:
         out.info(warning)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min, spacing=spacing)
     boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
     if boundary is not None:
         check_bc_for_run(boundary, model, sampler_cfg)  # a refused BC says so in one line, before any note

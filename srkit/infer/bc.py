@@ -4,8 +4,16 @@ A BC file is a safetensors checkpoint (kind ``"bc"``) holding ``x_T`` of shape
 ``(C, h, w)`` in the model's state space (pixels, or latents in latent mode):
 the standard-normal start noise the sampler maps to its first state (for the
 VP process it *is* x_T; optimal-BC paper, eq. (20)). Metadata: model id,
-recipe name, sampler, steps, order, state shape, the LR and output tile size it
-fits, the metric, the chosen candidate's score and the median candidate score.
+recipe name, sampler, steps, order, timestep spacing (and for DPM-Solver++ its
+order-2 form), state shape, the LR and output tile size it fits, the metric, the
+chosen candidate's score and the median candidate score. A file without the
+spacing (made before it was recorded) is read as the spacing it was made with:
+the sampler's default then (:data:`LEGACY_SPACINGS`).
+
+A run that leaves the spacing at ``default`` samples a BC with the spacing it was
+found with (:func:`bc_sampler_config`), so a BC keeps producing what it was searched
+for when a sampler's default spacing changes; a run that asks for another spacing
+gets a note (:func:`bc_sampler_note`).
 
 How a BC is applied to an image of any size (``srkit upscale --bc``, ``--bc-mode``):
 
@@ -26,12 +34,13 @@ How a BC is applied to an image of any size (``srkit upscale --bc``, ``--bc-mode
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
+from srkit.diffusion.samplers import ddim, dpm_solver
 from srkit.errors import UsageError, WeightsError
 
 if TYPE_CHECKING:
@@ -42,6 +51,14 @@ BC_KIND = "bc"
 BC_TENSOR = "x_T"
 DETERMINISTIC_SAMPLERS = ("ddim", "dpm_solver")
 BC_MODES = ("mosaic", "tile")
+DEFAULT_SPACINGS = {"ddim": ddim.DEFAULT_SPACING, "dpm_solver": dpm_solver.DEFAULT_SPACING}
+LEGACY_SPACINGS = {"ddim": ddim.LEGACY_SPACING, "dpm_solver": dpm_solver.DEFAULT_SPACING}  # files without "spacing"
+DPM_SOLVER_TYPE = "midpoint"  # the form srkit's runs use for DPM-Solver++ order 2 (Algorithm 2)
+
+
+def effective_spacing(sampler: str, spacing: str) -> str:
+    """The timestep spacing a run of ``sampler`` uses: ``spacing``, or the sampler's own default for ``"default"``."""
+    return DEFAULT_SPACINGS.get(sampler, "") if spacing == "default" else spacing
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class BoundaryCondition:
     sampler: str
     steps: int
     order: int = 1
+    spacing: str = ""  # timestep spacing it was found with ("" for samplers without one)
+    solver_type: str = ""  # DPM-Solver++'s order-2 form ("midpoint"; "heun" before it was recorded)
     metric: str = ""
     score: float = float("nan")
     median_score: float = float("nan")
@@ -81,6 +100,8 @@ class BoundaryCondition:
             "sampler": self.sampler,
             "steps": str(self.steps),
             "order": str(self.order),
+            "spacing": self.spacing,
+            "solver_type": self.solver_type,
             "shape": json.dumps(list(self.shape)),
             "metric": self.metric,
             "score": repr(float(self.score)),
@@ -98,7 +119,7 @@ def save_bc(path: str | Path, bc: BoundaryCondition) -> Path:
     return path
 
 
-_OWN_KEYS = ("model", "recipe_name", "sampler", "steps", "order", "shape", "metric", "score", "median_score")
+_OWN_KEYS = ("model", "recipe_name", "sampler", "steps", "order", "spacing", "solver_type", "shape", "metric", "score", "median_score")
 
 
 def resolve_bc_path(value: str | Path, method: str) -> Path:
@@ -127,13 +148,16 @@ def load_bc(path: str | Path, mode: str = "mosaic") -> BoundaryCondition:
     x_T = tensors[BC_TENSOR].float()
     if x_T.ndim != 3:
         raise WeightsError(f"{path}: x_T must have shape (C, h, w), got {tuple(x_T.shape)}")
+    sampler = extra.get("sampler", "")
     return BoundaryCondition(
         x_T=x_T,
         model_id=extra.get("model", ""),
         recipe=extra.get("recipe_name", ""),
-        sampler=extra.get("sampler", ""),
+        sampler=sampler,
         steps=int(extra.get("steps", "0")),
         order=int(extra.get("order", "1")),
+        spacing=extra.get("spacing", LEGACY_SPACINGS.get(sampler, "")),
+        solver_type=extra.get("solver_type", dpm_solver.LEGACY_SOLVER_TYPE if sampler == "dpm_solver" else ""),
         metric=extra.get("metric", ""),
         score=float(extra.get("score", "nan")),
         median_score=float(extra.get("median_score", "nan")),
@@ -171,20 +195,42 @@ def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "Samp
                   deterministic=is_deterministic(sampler_cfg))
 
 
-def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str | None:
-    """A note when a run samples with another sampler, step count or order than the BC was searched for.
+def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> SamplerConfig:
+    """``sampler_cfg`` with the BC's spacing where the run leaves it at ``default`` and samples the BC's sampler.
 
-    The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver or step count is
-    another map, so the BC is then a start point that was not searched for it (allowed, not optimal).
+    So a BC is sampled with the spacing it was searched for, also after a sampler's default
+    changed (the built-in sr3 BC, found with DDIM's former ``uniform`` default, keeps it).
+    """
+    if sampler_cfg.spacing != "default" or not bc.spacing or bc.sampler != sampler_cfg.kind:
+        return sampler_cfg
+    if bc.spacing == effective_spacing(sampler_cfg.kind, "default"):
+        return sampler_cfg
+    return replace(sampler_cfg, spacing=bc.spacing)
+
+
+def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> str | None:
+    """A note when a run samples with another sampler, step count, order, spacing or solver form than the BC's.
+
+    The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver, step count
+    or timestep grid is another map, so the BC is then a start point that was not searched for it
+    (allowed, not optimal). ``sampler_cfg`` is read as :func:`bc_sampler_config` applies it.
     """
     from srkit.recipes import sampler_cli_name
 
-    order = sampler_cfg.order if sampler_cfg.kind == "dpm_solver" else 1
-    if not bc.sampler or (bc.sampler, bc.steps, bc.order) == (sampler_cfg.kind, sampler_cfg.steps, order):
+    if not bc.sampler:
         return None
-    return (f"note: the boundary condition was found for {sampler_cli_name(bc.sampler)} with {bc.steps} steps (order {bc.order}); "
-            f"this run samples {sampler_cli_name(sampler_cfg.kind)} with {sampler_cfg.steps} steps (order {order}), for which it "
-            "was not searched")
+    cfg = bc_sampler_config(bc, sampler_cfg)
+    order = cfg.order if cfg.kind == "dpm_solver" else 1
+    spacing = effective_spacing(cfg.kind, cfg.spacing)
+    same = (bc.sampler, bc.steps, bc.order) == (cfg.kind, cfg.steps, order)
+    if same and (not bc.spacing or bc.spacing == spacing):
+        if bc.sampler == "dpm_solver" and order >= 2 and bc.solver_type and bc.solver_type != DPM_SOLVER_TYPE:
+            return (f"note: the boundary condition was found with the {bc.solver_type} form of DPM-Solver++ order {order} "
+                    f"(srkit before Algorithm 2); this run uses the {DPM_SOLVER_TYPE} form, for which it was not searched")
+        return None
+    found = f"{sampler_cli_name(bc.sampler)} with {bc.steps} steps (order {bc.order})" + (f", {bc.spacing} spacing" if bc.spacing else "")
+    runs = f"{sampler_cli_name(cfg.kind)} with {cfg.steps} steps (order {order})" + (f", {spacing} spacing" if spacing else "")
+    return f"note: the boundary condition was found for {found}; this run samples {runs}, for which it was not searched"
 
 
 def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tuple[int, int]:

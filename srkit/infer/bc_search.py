@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from srkit.errors import UsageError
-from srkit.infer.bc import BoundaryCondition, save_bc
+from srkit.infer.bc import DPM_SOLVER_TYPE, BoundaryCondition, effective_spacing, save_bc
 from srkit.infer.criteria import Criterion
 from srkit.infer.distributed import Shard, barrier, current_shard
 from srkit.infer.model import SRModel
@@ -210,7 +210,9 @@ def find_bc(
     shape = model.start_shape(refs.lr[:1].shape)[1:]
     identity = {
         "model_id": model.model_id,
-        "sampler": {k: getattr(settings.sampler, k) for k in ("kind", "steps", "order", "eta", "clip_x0")},
+        "sampler": {k: getattr(settings.sampler, k) for k in ("kind", "steps", "order", "eta", "clip_x0")}
+        | {"spacing": effective_spacing(settings.sampler.kind, settings.sampler.spacing)}
+        | ({"solver_type": DPM_SOLVER_TYPE} if settings.sampler.kind == "dpm_solver" else {}),
         "metric": criterion.name,
         "seed": settings.seed,
         "shape": list(shape),
@@ -280,6 +282,8 @@ def _boundary_condition(
         sampler=sampler.kind,
         steps=sampler.steps,
         order=sampler.order,
+        spacing=effective_spacing(sampler.kind, sampler.spacing),
+        solver_type=DPM_SOLVER_TYPE if sampler.kind == "dpm_solver" else "",
         metric=criterion.name,
         score=report["score"],
         median_score=report["median_score"],

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from srkit.errors import UsageError
-from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_tile_lr, stack_bc
+from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_sampler_config, bc_tile_lr, stack_bc
 from srkit.infer.model import SRModel
 from srkit.infer.resize import upsample_condition
 from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
@@ -126,6 +126,8 @@ def super_resolve_image(
     ``on_tiles(done, total)`` is called after every batch of tiles, ``on_steps(done, total)``
     after every network evaluation of the current batch.
     """
+    if bc is not None:  # a BC is sampled with the spacing it was found with unless the run names one
+        sampler = bc_sampler_config(bc, sampler or model.recipe.sampler)
     height, width = rgb.shape[:2]
     scale = model.scale
     plan = plan_for(model, height, width, tiling, bc)

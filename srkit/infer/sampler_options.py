@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from srkit.diffusion.samplers.timesteps import SPACINGS
 from srkit.errors import RecipeError, UsageError
 from srkit.recipes import SamplerConfig, sampler_cli_name
 
@@ -43,13 +44,16 @@ def sampler_config(
     eta: float | None = None,
     t_max: float | None = None,
     t_min: float | None = None,
+    spacing: str | None = None,
 ) -> SamplerConfig:
-    """``base`` with the given command-line overrides applied and validated."""
+    """``base`` with the given command-line overrides applied and validated (``spacing``: ddim and dpm-solver)."""
     _check_values(steps, order, eta)
+    if spacing is not None and spacing not in SPACINGS:
+        raise UsageError(f"--spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
     cfg = base
     if sampler is not None and sampler_kind(sampler) != base.kind:
         cfg = SamplerConfig(kind=sampler_kind(sampler), steps=base.steps, t_max=base.t_max, t_min=base.t_min, clip_x0=base.clip_x0)  # type: ignore[arg-type]
-    given: dict[str, Any] = {"steps": steps, "order": order, "eta": eta, "t_max": t_max, "t_min": t_min}
+    given: dict[str, Any] = {"steps": steps, "order": order, "eta": eta, "t_max": t_max, "t_min": t_min, "spacing": spacing}
     changes = {key: value for key, value in given.items() if value is not None}
     if steps is not None:
         changes["sections"] = None

@@ -114,11 +114,11 @@ def test_ddim_eta0_and_dpm_solver_order1_are_the_same_update(spacing):
     torch.testing.assert_close(ddim.x0, dpm.x0, atol=1e-10, rtol=1e-10)
 
 
-def test_ddim_with_eta_one_is_ddpm_ancestral_sampling():
+def test_ddim_with_eta_one_is_ddpm_ancestral_sampling_on_the_uniform_grid():
     process = vp()
     _, y = _data()
     kwargs = {"steps": 10, "clip_x0": False}
-    ddim = sample_ddim(Denoiser(AffineNet(), process, "eps"), process, y, eta=1.0,
+    ddim = sample_ddim(Denoiser(AffineNet(), process, "eps"), process, y, eta=1.0, spacing="uniform",
                        generator=torch.Generator().manual_seed(3), **kwargs)
     ddpm = get_sampler("ddpm").fn(Denoiser(AffineNet(), process, "eps"), process, y,
                                   generator=torch.Generator().manual_seed(3), **kwargs)

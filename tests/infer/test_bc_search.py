@@ -73,7 +73,7 @@ def test_exhaustive_search_equals_a_brute_force_loop(tmp_path: Path, model, refs
     assert report["pairs_evaluated"] == 24 and report["nfe"] == 24 * 3
     bc = load_bc(tmp_path / "bc.safetensors")
     assert torch.equal(bc.x_T, candidate_noise(SEED, report["winner"], (3, 16, 16)))
-    assert (bc.sampler, bc.steps, bc.metric, bc.model_id) == ("ddim", 3, "mse", model.model_id)
+    assert (bc.sampler, bc.steps, bc.spacing, bc.metric, bc.model_id) == ("ddim", 3, "trailing", "mse", model.model_id)
     assert bc.score == pytest.approx(report["score"]) and bc.extra["candidate"] == report["winner"]
 
 

@@ -21,6 +21,9 @@ from srkit.diffusion.samplers.common import (
 from srkit.diffusion.samplers.timesteps import spaced_solver_timesteps
 from srkit.errors import UsageError
 
+DEFAULT_SPACING = "trailing"
+LEGACY_SPACING = "uniform"  # the default before trailing (boundary conditions made then were found with it)
+
 
 @torch.no_grad()
 def sample_ddim(
@@ -30,16 +33,21 @@ def sample_ddim(
     *,
     steps: int,
     eta: float = 0.0,
-    spacing: str = "uniform",
+    spacing: str = DEFAULT_SPACING,
     noise: Tensor | None = None,
     generator: Noise | None = None,
     callback: StepCallback | None = None,
     clip_x0: bool = True,
 ) -> SampleResult:
-    """DDIM over ``steps`` indices from ``T - 1`` to ``0``, then the clean estimate.
+    """DDIM over ``steps`` indices from ``T - 1``, then the clean estimate.
 
-    ``spacing="uniform"`` (default) spaces the indices evenly; ``"logsnr"`` evenly in
-    ``lambda = log(alpha/sigma)`` (as DPM-Solver++ does by default).
+    ``spacing`` picks the indices (:func:`spaced_solver_timesteps`): ``"trailing"`` (default;
+    diffusers' ``timestep_spacing="trailing"``) spaces them evenly with the clean data as the
+    end point, so no call is spent at index ``0`` where ``ab ~ 1``; ``"uniform"`` (the default
+    before) evenly from ``T - 1`` to ``0``; ``"logsnr"`` evenly in ``lambda = log(alpha/sigma)``.
+    On the exact Gaussian oracle (``benchmarks/sampler_oracle.py``) trailing is the most
+    accurate at 5 steps on both tested schedules and equals diffusers' DDIM at 5/10/20/50 steps;
+    uniform is 14 % less accurate at 5 steps.
 
     From ``t`` to the next index ``s`` (``-1`` after the last, ``ab = 1``)::
 

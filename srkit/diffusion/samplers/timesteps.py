@@ -10,7 +10,7 @@ import numpy as np
 from srkit.diffusion.processes.base import AffineCoefs, DiffusionProcess
 from srkit.errors import UsageError
 
-SPACINGS = ("uniform", "logsnr")
+SPACINGS = ("uniform", "logsnr", "trailing")
 
 
 def _round_half_up(values: np.ndarray) -> list[int]:
@@ -98,11 +98,20 @@ def log_snr(coefs: AffineCoefs) -> float:
 
 
 def spaced_solver_timesteps(process: DiffusionProcess, steps: int, spacing: str) -> list[int]:
-    """``steps`` descending indices from ``T - 1`` to ``0``, even in the index (``"uniform"``) or in ``lambda``."""
+    """``steps`` descending indices from ``T - 1`` for a solver whose last step goes to the clean data.
+
+    - ``"uniform"``: even in the index, down to ``0`` (:func:`uniform_timesteps`);
+    - ``"logsnr"``: even in ``lambda``, down to ``0`` (:func:`log_snr_timesteps`);
+    - ``"trailing"``: even in the papers' time with the clean data as the end point, so no call
+      is spent at index ``0`` (:func:`trailing_timesteps`; diffusers' ``timestep_spacing="trailing"``,
+      Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed", Table 2).
+    """
     if spacing == "uniform":
         return uniform_timesteps(process.T, steps)
     if spacing == "logsnr":
         return log_snr_timesteps(np.array([log_snr(process.coef(t)) for t in range(process.T)]), steps)
+    if spacing == "trailing":
+        return trailing_timesteps(process.T - 1, steps)
     raise UsageError(f"unknown timestep spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")
 
 
@@ -111,7 +120,8 @@ def trailing_timesteps(start: int, steps: int) -> list[int]:
 
     Paper times ``linspace(start + 1, 0, steps + 1)`` without the final 0 (the clean target),
     minus one: e.g. ``start = 498, steps = 5`` gives ``[498, 398, 298, 199, 99]``. Used by
-    solvers whose last step lands on the clean data at full order (DoS-SDE).
+    solvers whose last step lands on the clean data (DoS-SDE; DDIM and DPM-Solver++ with
+    ``spacing="trailing"``, where ``start = T - 1`` gives diffusers' trailing grid).
     """
     check_steps(steps, start + 1)
     times = np.linspace(start + 1, 0, steps + 1)[:-1]
