@@ -33,6 +33,7 @@ import types
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)  # srkit's CPU filters are OpenCV's: one thread for both sides
     device = torch.device(args.device)
     unit = "pairs/s (wall, synchronised)" if device.type == "cuda" else "pairs per CPU-second"
     for usm in (True, False):

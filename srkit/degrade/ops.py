@@ -127,6 +127,13 @@ def filter2d(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
                 dst += cv2.sepFilter2D(src, -1, row, column, borderType=cv2.BORDER_REFLECT_101)
 
         return _planes_opencv(x, plane)
+    return filter2d_conv(x, kernels)
+
+
+def filter2d_conv(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """:func:`filter2d` as one grouped ``conv2d`` (any device; ``kernels`` (B,k,k)), BasicSR's way."""
+    b, c, h, w = x.shape
+    k = kernels.shape[-1]
     padded = _pad(x, k // 2, k // 2)
     weight = kernels.to(x.dtype).repeat_interleave(c, dim=0).unsqueeze(1)
     out = F.conv2d(padded.reshape(1, b * c, *padded.shape[-2:]), weight, groups=b * c)
