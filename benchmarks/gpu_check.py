@@ -57,6 +57,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from degrade_vs_basicsr import BasicsrPeer, hr_batch  # noqa: E402  (a sibling script)
 
 PRECISIONS = ("fp32", "bf16", "bf16+compile")
+COMPILE_NEEDS_S = 120  # a compile row starts only with this much budget left
+
+
+def _no_save() -> None:
+    pass
+
+
+SAVE: Callable[[], None] = _no_save  # main() points this at "rewrite the JSON"
 
 
 class Budget:
@@ -99,24 +107,29 @@ def latency(call: Callable[[], Any], device: torch.device, repeats: int, warmup:
 
 
 def _precision_rows(make: Callable[[], tuple[torch.nn.Module, Callable[[torch.nn.Module], Any]]],
-                    device: torch.device, repeats: int, budget: Budget, compile_ok: bool) -> dict[str, Any]:
+                    device: torch.device, repeats: int, budget: Budget, compile_ok: bool,
+                    rows: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``rows`` (in place, saving after each) with the latency of every precision."""
     module, run = make()
-    rows: dict[str, Any] = {}
     for precision in PRECISIONS:
-        if budget.left() < 30:
+        compiled = precision.endswith("compile")
+        if budget.left() < (COMPILE_NEEDS_S if compiled else 30):
             rows[precision] = "skipped: budget spent"
-            continue
-        if precision.endswith("compile") and not compile_ok:
-            rows[precision] = "skipped: torch.compile not available here"
-            continue
-        net = torch.compile(module) if precision.endswith("compile") else module
-        with torch.inference_mode(), _autocast(precision, device):
-            rows[precision] = latency(lambda: run(net), device, repeats)
+        elif compiled and not compile_ok:
+            rows[precision] = "skipped: --no-compile"
+        else:
+            net = torch.compile(module) if compiled else module
+            try:
+                with torch.inference_mode(), _autocast(precision, device):
+                    rows[precision] = latency(lambda: run(net), device, repeats)
+            except Exception as err:
+                rows[precision] = f"error: {type(err).__name__}: {err}"
+        SAVE()
     return rows
 
 
-def section_unet(device: torch.device, tiny: bool, repeats: int, budget: Budget, compile_ok: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def section_unet(device: torch.device, tiny: bool, repeats: int, budget: Budget, compile_ok: bool,
+                 out: dict[str, Any]) -> dict[str, Any]:
     for name in ("sr3", "resshift"):
         recipe = load_recipe(name)
         cfg = recipe.network
@@ -134,8 +147,8 @@ def section_unet(device: torch.device, tiny: bool, repeats: int, budget: Budget,
             return net, lambda n: n(x, y, t)
 
         params = sum(p.numel() for p in build_network(cfg).parameters())
-        out[name] = {"mode": recipe.mode, "input_side": side, "params": params,
-                     **_precision_rows(make, device, repeats, budget, compile_ok)}
+        out[name] = {"mode": recipe.mode, "input_side": side, "params": params}
+        _precision_rows(make, device, repeats, budget, compile_ok, out[name])
     return out
 
 
@@ -153,7 +166,8 @@ def _sd_configs(tiny: bool) -> dict[str, Any]:
                 attention_head_dim=(5, 10, 20, 20), use_linear_projection=True)
 
 
-def section_sd(device: torch.device, tiny: bool, repeats: int, budget: Budget, compile_ok: bool) -> dict[str, Any]:
+def section_sd(device: torch.device, tiny: bool, repeats: int, budget: Budget, compile_ok: bool,
+               out: dict[str, Any]) -> dict[str, Any]:
     from diffusers import ControlNetModel, UNet2DConditionModel
 
     config = _sd_configs(tiny)
@@ -185,11 +199,10 @@ def section_sd(device: torch.device, tiny: bool, repeats: int, budget: Budget, c
 
     params = {"unet": sum(p.numel() for p in unet.parameters()),
               "controlnet": sum(p.numel() for p in controlnet.parameters())}
-    return {
-        "latent_side": side, "params": params,
-        "unet": _precision_rows(lambda: (unet, unet_call), device, repeats, budget, compile_ok),
-        "controlnet+unet": _precision_rows(lambda: (Pair(), lambda n: n()), device, repeats, budget, compile_ok),
-    }
+    out.update({"latent_side": side, "params": params, "unet": {}, "controlnet+unet": {}})
+    _precision_rows(lambda: (unet, unet_call), device, repeats, budget, compile_ok, out["unet"])
+    _precision_rows(lambda: (Pair(), lambda n: n()), device, repeats, budget, compile_ok, out["controlnet+unet"])
+    return out
 
 
 def _random_autoencoder(recipe, device):
@@ -241,10 +254,9 @@ def steps_per_second(name: str, device: torch.device, tiny: bool, precision: str
     return {"steps_per_s": steps / seconds, "crop": crop, "batch": batch, "params": params, "mode": recipe.mode}
 
 
-def section_train(device: torch.device, tiny: bool, steps: int, budget: Budget) -> dict[str, Any]:
+def section_train(device: torch.device, tiny: bool, steps: int, budget: Budget, out: dict[str, Any]) -> dict[str, Any]:
     original = diffusion_task.load_frozen_autoencoder
     diffusion_task.load_frozen_autoencoder = _random_autoencoder
-    out: dict[str, Any] = {}
     try:
         for name in ("sr3", "resshift", "dossr", "ccsr"):
             out[name] = {}
@@ -256,12 +268,13 @@ def section_train(device: torch.device, tiny: bool, steps: int, budget: Budget) 
                     out[name][precision] = steps_per_second(name, device, tiny, precision, steps)
                 except Exception as err:  # one recipe failing must not lose the others
                     out[name][precision] = f"error: {type(err).__name__}: {err}"
+                SAVE()
     finally:
         diffusion_task.load_frozen_autoencoder = original
     return out
 
 
-def section_degrade(device: torch.device, tiny: bool, batches: int, budget: Budget) -> dict[str, Any]:
+def section_degrade(device: torch.device, tiny: bool, batches: int, budget: Budget, out: dict[str, Any]) -> dict[str, Any]:
     batch, size = (2, 64) if tiny else (16, 256)
     hr = hr_batch(batch, size, device)
     rng = np.random.default_rng(0)
@@ -275,7 +288,7 @@ def section_degrade(device: torch.device, tiny: bool, batches: int, budget: Budg
     except SystemExit as err:
         runs.pop("basicsr ops (USM, DiffJPEG)", None)
         print(f"peer unavailable: {err}", flush=True)
-    out: dict[str, Any] = {"batch": batch, "hr_side": size}
+    out.update({"batch": batch, "hr_side": size})
     for name, call in runs.items():
         if budget.left() < 20:
             out[name] = "skipped: budget spent"
@@ -285,6 +298,7 @@ def section_degrade(device: torch.device, tiny: bool, batches: int, budget: Budg
             out[name] = {"pairs_per_s": batch / timing["median_s"], **timing}
         except Exception as err:
             out[name] = f"error: {type(err).__name__}: {err}"
+        SAVE()
     return out
 
 
@@ -313,25 +327,33 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     budget = Budget(args.budget)
     repeats = 2 if args.tiny else 10
     compile_ok = not args.no_compile
-    report: dict[str, Any] = {"environment": environment(device), "tiny": args.tiny, "sections": {}}
+    report: dict[str, Any] = {"environment": environment(device), "tiny": args.tiny, "sections": {},
+                              "section_seconds": {}}
+
+    def save() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+    global SAVE
+    SAVE = save
     jobs = {
-        "unet": lambda: section_unet(device, args.tiny, repeats, budget, compile_ok),
-        "sd": lambda: section_sd(device, args.tiny, repeats, budget, compile_ok),
-        "train": lambda: section_train(device, args.tiny, 2 if args.tiny else 10, budget),
-        "degrade": lambda: section_degrade(device, args.tiny, repeats, budget),
+        "unet": lambda out: section_unet(device, args.tiny, repeats, budget, compile_ok, out),
+        "sd": lambda out: section_sd(device, args.tiny, repeats, budget, compile_ok, out),
+        "train": lambda out: section_train(device, args.tiny, 2 if args.tiny else 10, budget, out),
+        "degrade": lambda out: section_degrade(device, args.tiny, repeats, budget, out),
     }
     for name in args.sections:
         started = time.monotonic()
         if budget.left() < 20:
             report["sections"][name] = "skipped: budget spent"
         else:
+            report["sections"][name] = {}
             try:
-                report["sections"][name] = jobs[name]()
+                jobs[name](report["sections"][name])
             except Exception:
-                report["sections"][name] = "error: " + traceback.format_exc(limit=3)
-        report.setdefault("section_seconds", {})[name] = round(time.monotonic() - started, 1)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+                report["sections"][name]["error"] = traceback.format_exc(limit=3)
+        report["section_seconds"][name] = round(time.monotonic() - started, 1)
+        save()
         print(f"[gpu_check] {name}: {report['section_seconds'][name]} s", flush=True)
     return report
 
