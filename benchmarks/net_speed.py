@@ -7,7 +7,8 @@ Variants, interleaved call by call in one process, median of ``--repeats``:
 - ``default``: as srkit runs it (UNet channels-last, ``torch.no_grad``), one thread;
 - ``inference_mode``: ``torch.inference_mode`` instead of ``no_grad``;
 - ``contiguous`` / ``channels_last``: the other memory format;
-- ``2 threads``: the default with two intra-op threads (wall time).
+- ``--wall-threads N``: the default with N intra-op threads (wall time; on a loaded shared
+  machine oversubscribed threads can be many times slower than one).
 
 One-thread rows are CPU seconds of this process (robust on a shared machine);
 the two-thread row is wall time. Usage::
@@ -66,22 +67,26 @@ def _time(net: nn.Module, args: tuple[torch.Tensor, ...], grad_mode, wall: bool)
         return clock() - start
 
 
-def variants(kind: str) -> dict[str, tuple[nn.Module, Callable, int, object, int]]:
+def variants(kind: str, wall_threads: int) -> dict[str, tuple[nn.Module, Callable, int, object, int]]:
     build = unet if kind == "unet" else rrdbnet
     default_cl = kind == "unet"  # what srkit uses today
     (net, inputs, scale), (other, other_inputs, _) = build(default_cl), build(not default_cl)
     other_name = "contiguous" if default_cl else "channels_last"
-    return {
+    table = {
         "default": (net, inputs, scale, torch.no_grad, 1),
         "inference_mode": (net, inputs, scale, torch.inference_mode, 1),
         other_name: (other, other_inputs, scale, torch.no_grad, 1),
-        "2 threads (wall)": (net, inputs, scale, torch.no_grad, 2),
     }
+    if wall_threads > 1:
+        table[f"{wall_threads} threads (wall)"] = (net, inputs, scale, torch.no_grad, wall_threads)
+    return table
 
 
-def measure(kind: str, sizes: list[int], repeats: int, only_default: bool = False) -> list[tuple[str, int, float]]:
+def measure(
+    kind: str, sizes: list[int], repeats: int, only_default: bool = False, wall_threads: int = 0
+) -> list[tuple[str, int, float]]:
     """Rows ``(variant, input side, seconds per output megapixel)``."""
-    table = variants(kind)
+    table = variants(kind, wall_threads)
     if only_default:
         table = {"default": table["default"]}
     rows = []
@@ -107,6 +112,7 @@ def main() -> None:
     parser.add_argument("--net", choices=("unet", "rrdbnet"), default="unet")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--wall-threads", type=int, default=0, help="add a row with this many threads (wall time)")
     parser.add_argument("--tiles", action="store_true", help=f"default variant at tile sides {TILE_SIDES}")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -115,7 +121,7 @@ def main() -> None:
         best = min(r[2] for r in rows)
         print("relative cost per output pixel:", {size: round(v / best, 2) for _, size, v in rows})
     else:
-        measure(args.net, args.sizes, args.repeats)
+        measure(args.net, args.sizes, args.repeats, wall_threads=args.wall_threads)
 
 
 if __name__ == "__main__":
