@@ -54,3 +54,12 @@ def test_the_comparison_rejects_a_slightly_noisier_pipeline() -> None:
     noisier = (lr + torch.randn(lr.shape, generator=g) * (1.0 / 255.0)).clamp(0, 1)
     shifts = _shifts(summarise(noisier), BEFORE["realesrgan"])
     assert max(shifts.values()) > TOLERANCE, shifts
+
+
+def test_noise_statistic_recovers_the_sigma_of_white_noise_on_a_flat_image() -> None:
+    g = torch.Generator().manual_seed(3)
+    flat = torch.full((8, 3, 64, 64), 0.5)
+    noisy = flat + torch.randn(8, 1, 64, 64, generator=g).expand(8, 3, 64, 64) * (5.0 / 255.0)
+    stats = summarise(noisy)
+    assert abs(stats["noise"][0] - 5.0) < 0.25 and summarise(flat)["sharpness"][0] == 0.0
+    assert abs(stats["mean"][0] - 0.5) < 1e-3 and abs(stats["std"][0] - 5.0 / 255.0) < 1e-3
