@@ -101,12 +101,12 @@ def sinc_kernel(size: int, omega_c: float) -> np.ndarray:
     if not 0 < omega_c <= math.pi:
         raise InputError(f"sinc cutoff omega_c must lie in (0, pi], got {omega_c}")
     x, y = mesh_grid(size)
-    r = np.hypot(x, y)
-    safe_r = np.where(r == 0, 1.0, r)
-    kernel = np.where(
-        r == 0, omega_c**2 / (4 * math.pi), omega_c * bessel_j1(omega_c * safe_r) / (2 * math.pi * safe_r)
+    radii, where = np.unique(np.hypot(x, y), return_inverse=True)  # J1 once per distinct radius (~1/7 of the grid)
+    safe_r = np.where(radii == 0, 1.0, radii)
+    profile = np.where(
+        radii == 0, omega_c**2 / (4 * math.pi), omega_c * bessel_j1(omega_c * safe_r) / (2 * math.pi * safe_r)
     )
-    return _normalised(kernel)
+    return _normalised(profile[where.reshape(x.shape)])
 
 
 def build_kernel(params: KernelParams) -> np.ndarray:

@@ -38,12 +38,75 @@ def _pad(x: torch.Tensor, pad_h: int, pad_w: int) -> torch.Tensor:
     return x
 
 
+def _opencv_ready(x: torch.Tensor, radius: int) -> bool:
+    """True where OpenCV can filter ``x`` exactly as :func:`_pad` + convolution would.
+
+    CPU float32 without autograd, and every side longer than the radius (OpenCV's
+    ``BORDER_REFLECT_101`` is torch's ``reflect``; shorter sides need :func:`_pad`'s
+    replicate fallback).
+    """
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not (x.requires_grad and torch.is_grad_enabled())
+        and radius < min(x.shape[-2:])
+    )
+
+
+def _trim_zero_border(kernel: np.ndarray) -> np.ndarray:
+    """``kernel`` (k,k) without the all-zero rings around it (a batch pads kernels to one size)."""
+    k = kernel.shape[-1]
+    r = k // 2
+    while r > 0 and not kernel[k // 2 - r].any() and not kernel[k // 2 + r].any() and not kernel[:, k // 2 - r].any() \
+            and not kernel[:, k // 2 + r].any():
+        r -= 1
+    return np.ascontiguousarray(kernel[k // 2 - r : k // 2 + r + 1, k // 2 - r : k // 2 + r + 1])
+
+
+_RANK_TOLERANCE = 1e-7  # singular values below this fraction of the largest are float32 rounding
+_DFT_FROM = 13  # OpenCV filter2D switches to a (slower, here) DFT from this kernel side on
+
+
+def _opencv_plan(kernel: np.ndarray) -> np.ndarray | list[tuple[np.ndarray, np.ndarray]]:
+    """How OpenCV filters with ``kernel``: the trimmed 2-D kernel, or its separable terms if cheaper.
+
+    The terms are the SVD ``K = sum_i s_i u_i v_i^T`` truncated where ``s_i`` falls
+    below ``1e-7 s_0`` (exact to float32 rounding): a Gaussian is one term, rotated
+    and plateau kernels a few. Separable passes cost about ``2k`` per pixel and term,
+    a direct 2-D one ``k^2`` (and OpenCV's DFT path, used from 13x13, much more).
+    """
+    kernel = _trim_zero_border(kernel)
+    k = kernel.shape[0]
+    if k == 1:
+        return kernel
+    u, s, vt = np.linalg.svd(kernel.astype(np.float64))
+    rank = int((s > _RANK_TOLERANCE * s[0]).sum())
+    if (rank * 2 * k >= k * k) if k < _DFT_FROM else rank > 8:
+        return kernel
+    return [
+        ((u[:, i] * s[i]).astype(np.float32), np.ascontiguousarray(vt[i]).astype(np.float32)) for i in range(rank)
+    ]
+
+
+def _planes_opencv(x: torch.Tensor, filter_plane) -> torch.Tensor:
+    """Apply ``filter_plane(src_plane, index, dst_plane)`` to every (image, channel) plane of CPU ``x``."""
+    src = x.detach().contiguous().numpy()
+    out = np.empty_like(src)
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            filter_plane(src[i, j], i, out[i, j])
+    return torch.from_numpy(out)
+
+
 def filter2d(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     """Correlate each image of ``x`` (B,C,H,W) with its own odd kernel (B,k,k), or one kernel (k,k) for all.
 
     BasicSR ``filter2D``: reflect padding by ``k // 2``, then a grouped convolution
     (one group per image channel). All srkit kernels are point-symmetric, so
-    correlation equals convolution.
+    correlation equals convolution. On the CPU the same sums come from OpenCV's
+    ``filter2D`` (``BORDER_REFLECT_101``, DFT-based for large kernels; equal to the
+    convolution to float32 rounding), 2-4x faster than oneDNN's grouped convolution,
+    which also re-plans for every new image size.
     """
     b, c, h, w = x.shape
     if kernels.dim() == 2:
@@ -51,6 +114,26 @@ def filter2d(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     k = kernels.shape[-1]
     if k % 2 == 0 or kernels.shape[-2] != k or kernels.shape[0] != b:
         raise InputError(f"filter2d needs one odd square kernel per image, got kernels of shape {tuple(kernels.shape)}")
+    if _opencv_ready(x, k // 2):
+        plans = [_opencv_plan(t) for t in kernels.detach().to("cpu", torch.float32).numpy()]
+
+        def plane(src: np.ndarray, i: int, dst: np.ndarray) -> None:
+            taps = plans[i]
+            if isinstance(taps, np.ndarray):
+                cv2.filter2D(src, -1, taps, dst=dst, borderType=cv2.BORDER_REFLECT_101)
+                return
+            cv2.sepFilter2D(src, -1, taps[0][1], taps[0][0], dst=dst, borderType=cv2.BORDER_REFLECT_101)
+            for column, row in taps[1:]:
+                dst += cv2.sepFilter2D(src, -1, row, column, borderType=cv2.BORDER_REFLECT_101)
+
+        return _planes_opencv(x, plane)
+    return filter2d_conv(x, kernels)
+
+
+def filter2d_conv(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """:func:`filter2d` as one grouped ``conv2d`` (any device; ``kernels`` (B,k,k)), BasicSR's way."""
+    b, c, h, w = x.shape
+    k = kernels.shape[-1]
     padded = _pad(x, k // 2, k // 2)
     weight = kernels.to(x.dtype).repeat_interleave(c, dim=0).unsqueeze(1)
     out = F.conv2d(padded.reshape(1, b * c, *padded.shape[-2:]), weight, groups=b * c)
@@ -90,7 +173,18 @@ def _correlate_rows(x: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
 
 
 def _separable_blur(x: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
-    """``x`` filtered by the outer product ``taps taps^T`` (rows, then columns)."""
+    """``x`` filtered by the outer product ``taps taps^T`` (rows, then columns).
+
+    On the CPU: OpenCV ``sepFilter2D`` per plane (``BORDER_REFLECT_101``), about 5x
+    faster than the banded products; elsewhere :func:`_correlate_rows` twice.
+    """
+    if _opencv_ready(x, taps.size // 2):
+        taps32 = taps.astype(np.float32)
+
+        def plane(src: np.ndarray, _: int, dst: np.ndarray) -> None:
+            cv2.sepFilter2D(src, -1, taps32, taps32, dst=dst, borderType=cv2.BORDER_REFLECT_101)
+
+        return _planes_opencv(x, plane)
     return _correlate_rows(_correlate_rows(x, taps).transpose(-1, -2), taps).transpose(-1, -2)
 
 

@@ -24,6 +24,7 @@ from srkit.infer.bc import BoundaryCondition, check_bc_for_run
 from srkit.infer.color_fix import color_fix_by_name
 from srkit.infer.distributed import Shard, barrier, current_shard
 from srkit.infer.memory import auto_tile_size, free_memory_bytes
+from srkit.infer.tile_choice import fastest_tile
 from srkit.infer.model import SRModel
 from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
 from srkit.infer.resize import resize_array
@@ -138,12 +139,12 @@ def preflight(jobs: Sequence[Job], skip_unreadable: bool = False) -> tuple[list[
     return readable, unreadable
 
 
-def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int) -> int | None:
-    """Tile size in output pixels for an ``out_h x out_w`` output: ``tile`` itself, or for ``"auto"`` what fits on the model's device."""
+def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int, overlap: int = 32) -> int | None:
+    """Tile size in output pixels for an ``out_h x out_w`` output: ``tile`` itself, or for ``"auto"`` the fastest that fits on the model's device."""
     if tile != "auto":
         return tile  # type: ignore[return-value]
     device = model.device
-    return auto_tile_size(
+    largest = auto_tile_size(
         model.recipe,
         out_h,
         out_w,
@@ -152,6 +153,7 @@ def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int)
         free_bytes=free_memory_bytes(device),
         on_cpu=device.type == "cpu",
     )
+    return fastest_tile(out_h, out_w, largest, overlap, device.type)
 
 
 def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> None:
@@ -244,7 +246,9 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
         return {**entry, "status": "skipped"}
     image = read_image(job.item.path)
     out_h, out_w = round(image.height * settings.scale), round(image.width * settings.scale)
-    tile_size = tile_for(settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch)
+    tile_size = tile_for(
+        settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch, settings.overlap
+    )
     notify("image_start", {"name": name, "size": (image.width, image.height)})
     started = time.perf_counter()
     result = super_resolve_image(

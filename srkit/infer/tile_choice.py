@@ -1,0 +1,72 @@
+"""``--tile auto`` by speed: the tile side with the least estimated compute within the memory limit.
+
+A network call's cost per output pixel is not constant: on a CPU small tiles pay
+per-call overheads and large ones fall out of cache and pay the UNet's global
+attention, whose cost per pixel grows with the token count. With ``n(T)`` the
+number of tiles of side ``T`` that the tile plan (:func:`srkit.infer.tiling.axis_starts`,
+neighbours sharing ``overlap`` pixels) needs for the image, the estimated cost is::
+
+    cost(T) = n(T) * T_h * T_w * c(sqrt(T_h T_w))
+
+with ``c`` the relative cost per output pixel of one call at that side (1 at the
+best side). ``c`` is measured (``python benchmarks/net_speed.py --net unet --tiles``:
+the built-in UNet, one CPU thread, this repository's 2-core Xeon); between the
+measured sides it is interpolated linearly, beyond the last one extrapolated along
+the last segment. On other devices no table is known and ``c = 1``: the overlap
+alone then favours the largest tile that fits, the former rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+from srkit.infer.tiling import axis_starts
+
+# Relative seconds per output pixel of one call of the built-in UNet against the side, on CPU
+# (benchmarks/RESULTS.md, "Tile size for --tile auto").
+CPU_RELATIVE_COST: dict[int, float] = {
+    64: 1.29, 96: 1.14, 128: 1.07, 192: 1.0, 256: 1.08, 384: 1.21, 512: 1.26, 768: 1.86, 1024: 2.31,
+}
+TILE_STEP = 64
+
+
+def relative_cost(side: float, device_type: str) -> float:
+    """``c(side)``: relative cost per output pixel of one call on ``device_type`` (see the module docstring)."""
+    if device_type != "cpu":
+        return 1.0
+    sides = sorted(CPU_RELATIVE_COST)
+    if side <= sides[0]:
+        return CPU_RELATIVE_COST[sides[0]]
+    pairs = list(zip(sides, sides[1:]))
+    for lo, hi in pairs:
+        if side <= hi:
+            break
+    c_lo, c_hi = CPU_RELATIVE_COST[lo], CPU_RELATIVE_COST[hi]
+    return c_lo + (c_hi - c_lo) * (side - lo) / (hi - lo)
+
+
+def estimated_cost(out_h: int, out_w: int, tile: int | None, overlap: int, device_type: str) -> float:
+    """Relative compute to super-resolve ``out_h x out_w`` in tiles of ``tile`` (None: one whole-image call)."""
+    if tile is None or tile >= max(out_h, out_w):
+        return out_h * out_w * relative_cost(math.sqrt(out_h * out_w), device_type)
+    th, tw = min(tile, out_h), min(tile, out_w)
+    count = len(axis_starts(out_h, th, overlap)) * len(axis_starts(out_w, tw, overlap))
+    return count * th * tw * relative_cost(math.sqrt(th * tw), device_type)
+
+
+def fastest_tile(out_h: int, out_w: int, largest: int | None, overlap: int, device_type: str) -> int | None:
+    """The cheapest tile side (multiple of 64, > ``overlap``) up to ``largest``, or None for the whole image.
+
+    ``largest`` is the memory limit (:func:`srkit.infer.memory.auto_tile_size`): None
+    when the whole image fits, which then competes with every tile side. Ties go to
+    the larger tile (fewer seams).
+    """
+    limit = max(out_h, out_w) if largest is None else largest
+    candidates: list[int | None] = [None] if largest is None else []
+    candidates += [s for s in range(TILE_STEP, limit + 1, TILE_STEP) if s > overlap and s < max(out_h, out_w)]
+    if not candidates:
+        return largest
+    return min(
+        reversed(candidates),
+        key=lambda tile: estimated_cost(out_h, out_w, tile, overlap, device_type),
+    )
