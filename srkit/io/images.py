@@ -21,8 +21,9 @@ import numpy as np
 
 from srkit.errors import InputError, SrkitError, UsageError
 from srkit.io.atomic import atomic_path
-from srkit.io.containers import find_exif, jpeg_is_complete, png_is_complete
+from srkit.io.containers import declared_size, find_exif, jpeg_is_complete, png_is_complete
 from srkit.io.formats import JPEG, PNG, WEBP, ImageFormat, extensions_text, format_for_path, sniff_format
+from srkit.io.limits import check_declared_size
 from srkit.io.orientation import apply_orientation, exif_orientation
 
 Mode = Literal["grey", "rgb", "rgba", "grey_alpha"]
@@ -145,7 +146,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
     """The file's bytes and sniffed format, refused (one-line ``InputError``) for a missing or empty file, an
-    unsupported extension, unrecognised content or a cut JPEG or PNG: everything visible without decoding."""
+    unsupported extension, unrecognised content, a cut JPEG or PNG, or a declared size over the pixel limit
+    (:mod:`srkit.io.limits`): everything visible without decoding."""
     named = format_for_path(path)
     if named is None:
         raise InputError(
@@ -158,13 +160,18 @@ def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
         raise InputError(f"cannot read image {path}: not a {named.name} image (unrecognised content)")
     if (actual is JPEG and not jpeg_is_complete(data)) or (actual is PNG and not png_is_complete(data)):
         raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
+    check_declared_size(path, declared_size(data, actual), actual.name)
     return data, actual
 
 
 def _decode(data: bytes, path: Path, actual: ImageFormat) -> np.ndarray:
     """Decode ``data`` (checked content of format ``actual``) to an RGB-ordered, upright uint8/uint16 array."""
-    with _quiet_opencv():
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        with _quiet_opencv():
+            pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:  # OpenCV's own limits (e.g. its pixel cap): one line naming the file
+        reason = next((line for line in str(err).splitlines() if line.strip()), "").strip()
+        raise InputError(f"cannot read image {path}: the {actual.name} decoder refused it ({reason})") from None
     if pixels is None:
         raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
     if pixels.dtype not in (np.uint8, np.uint16):
