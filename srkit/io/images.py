@@ -253,6 +253,7 @@ def write_image(
     layout (grey is written as equal RGB); grey+alpha is written as RGBA with
     equal colour channels (OpenCV writes no 2-channel files); JPEG cannot hold
     alpha (``UsageError``); lossless WebP zeroes the colour under alpha 0.
+    An image holding NaN or infinity is never written (``SrkitError``, exit 1).
     ``quality`` (1-100) applies to JPEG (default 95, 4:4:4 chroma) and WebP
     (default lossless). A failure leaves no file under
     ``path`` and any existing file there untouched.
@@ -266,6 +267,8 @@ def write_image(
     if quality is not None and not 1 <= quality <= 100:
         raise UsageError(f"image quality must be in 1..100, got {quality}")
     img = image if isinstance(image, Image) else image_from_array(image)
+    if not np.isfinite(img.rgb).all() or (img.alpha is not None and not np.isfinite(img.alpha).all()):
+        raise SrkitError(f"cannot write {path}: the image holds NaN or infinite values (a numerical failure upstream); nothing written")
     depth = bit_depth or img.bit_depth
     if depth not in _MAX_VALUE:
         raise UsageError(f"bit depth must be 8 or 16, got {depth}")
