@@ -38,6 +38,7 @@ from srkit.bench.upscalers import (
     parameter_text,
 )
 from srkit.errors import UsageError
+from srkit.io.preflight import check_images
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
@@ -315,6 +316,8 @@ def run_bench(
     from srkit.metrics import parse_metrics
 
     _check_rows(rows, runs)
+    scale = max((row.model.scale for row in rows), default=1)
+    check_images([item.path for item in dataset.items], min_side=scale, why=f"the scale {scale}")  # all, before row 1
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)
     notify = progress or (lambda kind, info: None)

@@ -21,6 +21,8 @@ from typing_extensions import Annotated, Self
 
 from srkit.devices import resolve_device
 from srkit.errors import SrkitError
+from srkit.io.output_folder import command_scope
+from srkit.io.writable import disk_full_error, is_disk_full
 from srkit.jsonable import json_safe
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine-readable result as JSON on stdout; everything else goes to stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables, errors only.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+WaitOpt = Annotated[bool, typer.Option("--wait", help="If another srkit run is writing the same output, wait for it to finish instead of refusing.")]
 RecipeOpt = Annotated[
     Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")
 ]
@@ -151,7 +154,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug", False))
         try:
-            return fn(*args, **kwargs)
+            with command_scope():  # output folders held by the command are released (tidied on failure) at its end
+                return fn(*args, **kwargs)
         except SrkitError as err:
             fail(str(err), err.exit_code, debug)
         except KeyboardInterrupt:
@@ -162,6 +166,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except Exception as err:  # noqa: BLE001 - last resort: one line, never a traceback
             kind = type(err).__name__
+            if is_disk_full(err):
+                fail(str(disk_full_error(getattr(err, "filename", None) or Path.cwd(), None)), 1, debug)
             if "out of memory" in str(err).lower():
                 fail("out of memory: use --tile (e.g. --tile 256) or a smaller --batch", 1, debug)
             fail(f"{kind}: {err} (run with --debug for the traceback)", 1, debug)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors
 
 HELP = (
     "Find an optimal boundary condition: score K candidate x_T on R reference pairs with a deterministic "
@@ -35,6 +35,7 @@ def command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output safetensors file holding x_T and its metadata.")] = Path("bc.safetensors"),
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted search from its progress file.")] = True,
     weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights (LPIPS, DISTS).")] = None,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -43,6 +44,7 @@ def command(
 ) -> None:
     from srkit.cli.common import resolve_device
     from srkit.errors import UsageError
+    from srkit.io.output_folder import hold_output
     from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler, find_bc
     from srkit.infer.criteria import make_criterion
     from srkit.infer.distributed import current_shard
@@ -57,6 +59,7 @@ def command(
         raise UsageError("pass exactly one of --ref-dir (paired hr/ and lr/ folders) or --hr-dir (photos degraded with the recipe's preset)")
     if out.suffix != ".safetensors":
         raise UsageError(f"--out must name a .safetensors file, got {out}")
+    hold_output(out.parent, wait=wait, file_name=out.name)  # writable and locked before the search, not after it
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
     if metric is not None:  # a learned metric's weights are checked before the model is loaded

@@ -37,6 +37,7 @@ from srkit.errors import InputError, UsageError
 from srkit.io.atomic import make_folder
 from srkit.io.discovery import InputItem, find_images, outside_folder
 from srkit.io.images import read_image, write_image
+from srkit.io.preflight import check_images
 
 SCALES = (2, 3, 4, 8)
 ProgressCallback = Callable[[int, int], None]
@@ -255,6 +256,7 @@ def degrade_folder(
     started = time.perf_counter()
     out = Path(out_dir)
     items = _sources(hr_dir, out)
+    check_images(item.path for item in items)  # a bad file fails before the first pair, not after half of them
     records_in = read_manifest(replay) if replay is not None else None
     if records_in is not None:
         jobs = _plan_replay(items, records_in)
@@ -285,6 +287,8 @@ def degrade_folder(
         done += 1
         if progress is not None:
             progress(done, len(jobs))
+    if todo and not made and not existing and too_small:  # every image smaller than the crop: nothing to train on
+        raise InputError(f"no pairs made: all {len(too_small)} HR images are smaller than the crop of {crop} px (e.g. {min(too_small)}); lower --crop")
     write_manifest(manifest, _final_records(jobs, made, existing))
     seconds = time.perf_counter() - started
     return {

@@ -172,7 +172,7 @@ def save_checkpoint(
         raise UsageError(f"refusing to write checkpoint {path} without tensors")
     stored = _storage_tensors(tensors, dtype)
     meta = dataclasses.replace(CheckpointMeta.coerce(metadata), model_id=model_id(stored), srkit_version=__version__)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, size_hint=sum(t.numel() * t.element_size() for t in stored.values())) as tmp:
         save_file(stored, str(tmp), metadata=meta.to_metadata())
     return meta
 

@@ -187,6 +187,20 @@ def check_image_file(path: str | Path) -> Path:
     return Path(path)
 
 
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of an image file as :func:`read_image` would return it (EXIF orientation applied),
+    from its header where that tells (no pixels decoded), else by decoding; refused like :func:`read_image`."""
+    path = Path(path)
+    data, actual = _checked_bytes(path)
+    declared = declared_size(data, actual)
+    if declared is None:
+        image = image_from_array(_decode(data, path, actual), source=path)
+        return image.width, image.height
+    if exif_orientation(find_exif(data, actual)) in (5, 6, 7, 8):  # EXIF orientations that swap the axes
+        return declared[1], declared[0]
+    return declared
+
+
 def read_image(path: str | Path) -> Image:
     """Read a PNG, JPEG, WebP, TIFF or BMP file (8/16-bit; grey, RGB, RGBA) as an upright :class:`Image`.
 
@@ -279,8 +293,8 @@ def write_image(
     if not ok:
         raise SrkitError(f"cannot write {path}: OpenCV failed to encode {fmt.name}")
     try:
-        with atomic_path(path) as tmp:
-            encoded.tofile(tmp)
+        with atomic_path(path, size_hint=encoded.nbytes) as tmp:
+            tmp.write_bytes(encoded.tobytes())  # a short write raises ENOSPC (numpy's tofile does not say why)
     except OSError as err:
         raise SrkitError(f"cannot write {path}: {err.strerror or err}") from err
     return path

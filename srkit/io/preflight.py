@@ -1,0 +1,28 @@
+"""Every input of a run checked before its first result, from headers where they suffice.
+
+A run over N images should not fail on image N after minutes of work (and files
+written for images 1..N-1) for a reason visible up front: an unreadable or cut
+file, a declared size over the pixel limit, or an image too small for the job
+(a 1x1 photo cannot be downscaled 4x). :func:`check_images` reads each file's
+bytes and header (:func:`srkit.io.images.image_size`), decoding only when the
+header does not tell the size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from srkit.errors import InputError
+
+
+def check_images(paths: Iterable[str | Path], *, min_side: int = 1, why: str = "") -> None:
+    """Refuse (one-line ``InputError`` naming the first bad file) unreadable images and images with a side
+    shorter than ``min_side`` pixels; ``why`` says what needs that size (e.g. ``"the scale 4"``)."""
+    from srkit.io.images import image_size
+
+    for path in paths:
+        width, height = image_size(path)
+        if min(width, height) < min_side:
+            need = f" {why}" if why else f" {min_side} px"
+            raise InputError(f"{path}: image of {width}x{height} is smaller than{need}; remove it or pass --limit")
