@@ -14,6 +14,7 @@ from typing_extensions import Annotated
 
 from srkit._version import __version__
 from srkit.cli import bench, degrade, find_bc, models, recipes, stability, train, upscale
+from srkit.io.pipes import exit_after_broken_pipe, stdout_closed
 
 app = typer.Typer(
     name="srkit",
@@ -75,6 +76,15 @@ def main(argv: list[str] | None = None) -> None:
     exit_ = getattr(exc, "Exit", typer.Exit)
     try:
         app(args=argv, standalone_mode=False, prog_name="srkit")
+        sys.stdout.flush()  # a closed pipe shows here at the latest, not at interpreter exit
+    except BrokenPipeError:  # `srkit --help | head`: the reader stopped early, which is not a failure
+        stdout_closed()
+        raise SystemExit(0) from None
+    except SystemExit as err:
+        if err.code == 1 and exit_after_broken_pipe(err):  # rich and click turn EPIPE into exit 1
+            stdout_closed()
+            raise SystemExit(0) from None
+        raise
     except no_args:  # `srkit` alone: the help was printed, nothing failed
         raise SystemExit(0) from None
     except exc.UsageError as err:

@@ -54,11 +54,12 @@ def command(
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
     from srkit.infer.sampler_options import sampler_config
-    from srkit.infer.upscale import output_scale, parse_tile, plan_jobs, upscale
+    from srkit.infer.upscale import check_tile_overlap, output_scale, parse_tile, plan_jobs, upscale
     from srkit.io.output_folder import hold_output
 
     out = Output(json_mode=json_out, quiet=quiet)
     tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
+    check_tile_overlap(tile_spec, tile_overlap)
     color_fix_by_name(color_fix)
     output_scale(scale, 1)
     plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
@@ -97,6 +98,8 @@ def command(
             shard=shard,
         )
     if shard.is_main:
+        for note in report.get("notes", ()):
+            out.info(note)
         out.result(report, lambda console: render_report(console, report, output))
 
 

@@ -256,7 +256,9 @@ def degrade_folder(
     started = time.perf_counter()
     out = Path(out_dir)
     items = _sources(hr_dir, out)
-    check_images(item.path for item in items)  # a bad file fails before the first pair, not after half of them
+    sizes = check_images(item.path for item in items)  # a bad file fails before the first pair, not after half of them
+    if crop is not None and replay is None and all(min(size) < crop for size in sizes):
+        raise InputError(f"every HR image is smaller than the crop of {crop} px (e.g. {items[0].relative}); no pairs to make: lower --crop")
     records_in = read_manifest(replay) if replay is not None else None
     if records_in is not None:
         jobs = _plan_replay(items, records_in)
@@ -287,8 +289,6 @@ def degrade_folder(
         done += 1
         if progress is not None:
             progress(done, len(jobs))
-    if todo and not made and not existing and too_small:  # every image smaller than the crop: nothing to train on
-        raise InputError(f"no pairs made: all {len(too_small)} HR images are smaller than the crop of {crop} px (e.g. {min(too_small)}); lower --crop")
     write_manifest(manifest, _final_records(jobs, made, existing))
     seconds = time.perf_counter() - started
     return {

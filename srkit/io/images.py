@@ -10,6 +10,7 @@ store it (see :mod:`srkit.io.formats`) and is atomic.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -132,6 +133,8 @@ def _read_bytes(path: Path) -> bytes:
         return InputError(f"cannot read image {path}: {reason}")
 
     if not path.exists():
+        if path.is_symlink():
+            raise fail(f"it is a dangling symbolic link (to {os.readlink(path)}, which does not exist)")
         raise fail("no such file")
     if path.is_dir():
         raise fail("it is a folder")

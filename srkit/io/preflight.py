@@ -16,13 +16,17 @@ from pathlib import Path
 from srkit.errors import InputError
 
 
-def check_images(paths: Iterable[str | Path], *, min_side: int = 1, why: str = "") -> None:
+def check_images(paths: Iterable[str | Path], *, min_side: int = 1, why: str = "") -> list[tuple[int, int]]:
     """Refuse (one-line ``InputError`` naming the first bad file) unreadable images and images with a side
-    shorter than ``min_side`` pixels; ``why`` says what needs that size (e.g. ``"the scale 4"``)."""
+    shorter than ``min_side`` pixels; ``why`` says what needs that size (e.g. ``"the scale 4"``).
+    Returns every image's ``(width, height)``."""
     from srkit.io.images import image_size
 
+    sizes = []
     for path in paths:
         width, height = image_size(path)
         if min(width, height) < min_side:
             need = f" {why}" if why else f" {min_side} px"
             raise InputError(f"{path}: image of {width}x{height} is smaller than{need}; remove it or pass --limit")
+        sizes.append((width, height))
+    return sizes
