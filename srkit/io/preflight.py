@@ -30,3 +30,14 @@ def check_images(paths: Iterable[str | Path], *, min_side: int = 1, why: str = "
             raise InputError(f"{path}: image of {width}x{height} is smaller than{need}; remove it or pass --limit")
         sizes.append((width, height))
     return sizes
+
+
+def references_note(folder: str | Path, count: int, crop: int) -> str:
+    """``R references cut from U of N photos in FOLDER`` (photos smaller than ``crop`` cannot give a crop)."""
+    from srkit.io.discovery import find_images
+    from srkit.io.images import image_size
+
+    items = find_images(folder)
+    usable = sum(min(image_size(item.path)) >= crop for item in items)
+    skipped = f"; {len(items) - usable} smaller than {crop} px skipped" if usable < len(items) else ""
+    return f"{count} references of {crop} px cut from {min(usable, count)} of the {len(items)} photos in {folder}{skipped}"
