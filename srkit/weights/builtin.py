@@ -30,7 +30,7 @@ def builtin_weights_for(recipe: Any) -> Path:
     try:
         return builtin_weights_path(recipe.name)
     except WeightsError as missing:
-        for name in _ancestor_names(Path(recipe.source)) if recipe.source else ():
+        for name in _builtin_ancestors(Path(recipe.source)) if is_user_recipe(recipe) else ():
             if (WEIGHTS_DIR / f"{name}.safetensors").is_file():
                 return WEIGHTS_DIR / f"{name}.safetensors"
         raise missing from None
@@ -46,10 +46,12 @@ def is_user_recipe(recipe: Any) -> bool:
     return builtin_recipe_dir().resolve() not in Path(recipe.source).resolve().parents
 
 
-def _ancestor_names(path: Path) -> list[str]:
-    """Names of the recipes ``path`` extends, nearest first (``name:`` of each file, else its stem)."""
+def _builtin_ancestors(path: Path) -> list[str]:
+    """Names of the ``builtin/`` recipes ``path`` extends, nearest first (``name:`` of each file, else its stem)."""
     from srkit.config_schema import parse_yaml
-    from srkit.recipes import resolve_recipe_path
+    from srkit.recipes import builtin_recipe_dir, resolve_recipe_path
+
+    builtin = (builtin_recipe_dir() / "builtin").resolve()
 
     names: list[str] = []
     seen = {path.resolve()}
@@ -61,7 +63,7 @@ def _ancestor_names(path: Path) -> list[str]:
             break
         seen.add(path.resolve())
         data = parse_yaml(path.read_text(encoding="utf-8"), path)
-        if isinstance(data, dict):
+        if isinstance(data, dict) and path.resolve().parent == builtin:
             names.append(str(data.get("name", path.stem)))
     return names
 
