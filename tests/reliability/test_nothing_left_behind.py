@@ -146,3 +146,25 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path: Path, monke
     with pytest.raises(writable.DiskFullError, match=r"no space left on .* \(need about 0.004 MB"):
         checkpoints.save_checkpoint(tmp_path / "c.safetensors", {"w": torch.zeros(1000)}, {"kind": "model"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_removes_a_killed_runs_temporaries_from_its_run_folder(capsys, tmp_path: Path, images: Path) -> None:
+    stale = tmp_path / "run" / "checkpoints" / ".step_0000010.state.safetensors.0a1b2c3d.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"")  # what `kill -9` during a checkpoint save leaves
+    code, _, err = run(capsys, "train", "--recipe", "builtin/sr3", "--data", images, "--out", tmp_path / "run", "--resume", "--device", "cpu")
+    assert_one_line_error(code, err, 2, "holds no checkpoint")
+    assert not stale.exists() and (tmp_path / "run" / "checkpoints").is_dir()  # an existing run folder is kept
+
+
+def test_a_full_disk_outside_srkit_writers_is_still_one_line(capsys, tmp_path: Path, images: Path, weights: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from srkit.infer import upscale
+
+    def full(path: Path, payload: dict) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(upscale, "_write_json", full)
+    code, _, err = run(capsys, "upscale", images, tmp_path / "out", "--weights", weights, "-q")
+    assert_one_line_error(code, err, 1, "no space left on /")
+    assert "report.json" in err
