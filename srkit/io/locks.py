@@ -108,7 +108,7 @@ class FolderLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         self.acquire()
         return self
 

@@ -71,7 +71,7 @@ class PlainProgress:
         self._last_any = time.monotonic()
 
     # --- the rich Progress surface srkit uses ---------------------------------------------
-    def __enter__(self) -> "PlainProgress":
+    def __enter__(self) -> PlainProgress:
         self.start()
         return self
 
