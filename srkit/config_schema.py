@@ -70,6 +70,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 _INT64 = 2**63 - 1
 MAX_YAML_DEPTH = 32
+MAX_YAML_NODES = 100_000
 
 
 def _bounds_for(path: str) -> tuple[float, float] | None:
@@ -90,17 +91,18 @@ def check_number(value: float, path: str) -> float:
     return value
 
 
-def _depth(data: Any) -> int:
-    """Nesting depth of plain YAML data (mappings and lists), without recursion."""
-    deepest, stack = 0, [(data, 1)]
+def _shape(data: Any) -> tuple[int, int]:
+    """Nesting depth and node count of plain YAML data, counting a node each time an alias repeats it (a
+    "billion laughs" file is small but expands exponentially); stops early past the limits, without recursion."""
+    deepest, nodes, stack = 0, 0, [(data, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_YAML_DEPTH:
+        deepest, nodes = max(deepest, depth), nodes + 1
+        if depth > MAX_YAML_DEPTH or nodes > MAX_YAML_NODES:
             break
         children = node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (Mapping, list)))
-    return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest, nodes
 
 
 def parse_yaml(text: str, source: Any) -> Any:
@@ -116,8 +118,11 @@ def parse_yaml(text: str, source: Any) -> Any:
         raise RecipeError(f"{source} is not valid YAML{where}") from None
     except (RecursionError, MemoryError):
         raise RecipeError(f"{source} nests deeper than {MAX_YAML_DEPTH} levels; srkit's YAML files are flat") from None
-    if _depth(data) > MAX_YAML_DEPTH:
+    depth, nodes = _shape(data)
+    if depth > MAX_YAML_DEPTH:
         raise RecipeError(f"{source} nests deeper than {MAX_YAML_DEPTH} levels; srkit's YAML files are flat")
+    if nodes > MAX_YAML_NODES:
+        raise RecipeError(f"{source} expands to more than {MAX_YAML_NODES:,} values (through aliases?); srkit's YAML files are small")
     return data
 
 

@@ -24,7 +24,7 @@ from srkit.errors import InputError, SrkitError, UsageError
 from srkit.io.atomic import atomic_path
 from srkit.io.containers import declared_size, find_exif, jpeg_is_complete, png_is_complete
 from srkit.io.formats import JPEG, PNG, WEBP, ImageFormat, extensions_text, format_for_path, sniff_format
-from srkit.io.limits import check_declared_size
+from srkit.io.limits import ENV_VAR, check_declared_size, max_file_bytes
 from srkit.io.orientation import apply_orientation, exif_orientation
 
 Mode = Literal["grey", "rgb", "rgba", "grey_alpha"]
@@ -139,6 +139,10 @@ def _read_bytes(path: Path) -> bytes:
     if path.is_dir():
         raise fail("it is a folder")
     try:
+        size = path.stat().st_size
+        if size > max_file_bytes():  # refused before reading it into memory
+            raise fail(f"the file is {size / 1e9:.3g} GB, more than an image within the pixel limit can take "
+                       f"(set {ENV_VAR} to allow larger images)")
         data = path.read_bytes()
     except OSError as err:
         raise fail(err.strerror or str(err)) from err

@@ -3,7 +3,8 @@
 A small file can declare a huge canvas (a 100000x100000 PNG compresses to a
 few kilobytes) and make a decoder allocate tens of gigabytes. srkit reads the
 declared width and height (:func:`srkit.io.containers.declared_size`) and
-refuses an image over the limit as unreadable, naming the file and its size.
+refuses an image over the limit as unreadable, naming the file and its size; a
+file larger than any image within the limit could be is refused before it is read.
 
 The limit is :data:`DEFAULT_MAX_PIXELS` (256 MP: a 16000x16000 photo; four
 times below OpenCV's own 2**30 cap) unless the environment variable
@@ -46,6 +47,13 @@ def max_pixels() -> int:
     if value < 0:
         raise UsageError(f"{ENV_VAR} must be >= 0 (0 = no limit), got {value}")
     return value
+
+
+def max_file_bytes() -> float:
+    """The largest image file srkit reads into memory: the pixel limit at 16-bit RGBA, uncompressed
+    (8 bytes a pixel), plus 64 MB for metadata (EXIF, ICC, thumbnails); unlimited without a pixel limit."""
+    limit = max_pixels()
+    return float("inf") if not limit else 8 * limit + 64 * 2**20
 
 
 def _megapixels(pixels: int) -> str:

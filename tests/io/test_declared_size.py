@@ -54,3 +54,19 @@ def test_the_limit_follows_srkit_max_pixels(tmp_path: Path, monkeypatch: pytest.
 def test_a_header_declaring_a_zero_side_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="declares 0x5 pixels"):
         check_image_file(png_declaring(tmp_path / "zero.png", 0, 5))
+
+
+def test_a_file_too_large_for_any_image_within_the_limit_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.png"
+    assert cv2.imwrite(str(path), np.zeros((4, 4, 3), np.uint8))
+    with path.open("ab") as handle:  # a sparse tail: large on paper, nothing on disk
+        handle.truncate(path.stat().st_size + 2_000_000)
+    monkeypatch.setenv("SRKIT_MAX_PIXELS", "100000")  # allows 0.8 MB + 64 MB files
+    assert read_image(path).width == 4
+    monkeypatch.setenv("SRKIT_MAX_PIXELS", "100")
+    monkeypatch.setattr(limits, "max_file_bytes", lambda: 1_000_000.0)
+    import srkit.io.images as images
+
+    monkeypatch.setattr(images, "max_file_bytes", lambda: 1_000_000.0)
+    with pytest.raises(InputError, match="big.png: the file is 0.002 GB, more than an image within the pixel limit"):
+        read_image(path)

@@ -72,3 +72,12 @@ def test_the_estimate_counts_exactly_what_is_built() -> None:
     assert resources.module_numel(_BUILDERS[type(cfg)], cfg) == sum(t.numel() for t in (*net.parameters(), *net.buffers()))
     with pytest.raises(RecipeError):  # a recipe error stays a recipe error (exit 2), whatever the memory
         load_recipe("builtin/sr3").with_overrides(network={"base_channels": 10**6})
+
+
+def test_a_billion_laughs_yaml_is_refused_quickly(capsys, tmp_path: Path, images: Path) -> None:
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 values through aliases
+    recipe = tmp_path / "laughs.yaml"
+    recipe.write_text("\n".join(lines) + "\n")
+    code, _, err = run(capsys, "train", "--recipe", recipe, "--data", images, "--out", tmp_path / "run", "--device", "cpu")
+    assert_one_line_error(code, err, 2, "expands to more than 100,000 values")
