@@ -14,6 +14,7 @@ from typing_extensions import Annotated
 
 from srkit._version import __version__
 from srkit.cli import bench, degrade, find_bc, models, recipes, stability, train, upscale
+from srkit.io.limits import set_max_pixels
 from srkit.io.pipes import exit_after_broken_pipe, stdout_closed
 
 app = typer.Typer(
@@ -40,8 +41,13 @@ def _root(
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = None,
+    max_pixels: Annotated[
+        Optional[int],
+        typer.Option("--max-pixels", min=0, help="Largest image to read, in pixels (default 268435456 = 256 MP, or $SRKIT_MAX_PIXELS; 0 = no limit). Give it before the command: srkit --max-pixels 500000000 upscale ..."),
+    ] = None,
 ) -> None:
     """srkit: one engine and one CLI for diffusion super-resolution."""
+    set_max_pixels(max_pixels)
 
 
 app.command("train", help=train.HELP)(train.command)

@@ -30,3 +30,15 @@ def test_train_refuses_a_huge_png_before_creating_the_run_folder(capsys, tmp_pat
     code, _, err = run(capsys, "train", "--recipe", "builtin/sr3", "--data", images, "--out", tmp_path / "run", "--device", "cpu")
     assert_one_line_error(code, err, 2, "huge.png: it declares 100000x100000 pixels")
     assert not (tmp_path / "run").exists()
+
+
+def test_max_pixels_before_the_command_sets_the_limit(capsys, tmp_path: Path, images: Path, weights: Path) -> None:
+    try:
+        code, _, err = run(capsys, "--max-pixels", 50, "upscale", images, tmp_path / "out", "--weights", weights)
+        assert_one_line_error(code, err, 2, "a.png: it declares 10x8 pixels (8e-05 MP), over srkit's limit of 5e-05 MP")
+        code, _, err = run(capsys, "--max-pixels", 80, "upscale", images, tmp_path / "out", "--weights", weights, "-q")
+        assert code == 0, err
+    finally:
+        from srkit.io.limits import set_max_pixels
+
+        set_max_pixels(None)
