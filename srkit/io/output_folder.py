@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
@@ -90,12 +92,32 @@ _command: ContextVar[ExitStack | None] = ContextVar("srkit_command_scope", defau
 def command_scope() -> Iterator[None]:
     """The span of one CLI command: outputs claimed with :func:`hold_output` inside it are released (and
     tidied after a failure) when it ends. ``srkit.cli.common.handle_errors`` opens it around every command."""
-    with ExitStack() as stack:
+    with ExitStack() as stack, terminate_as_interrupt():
         token = _command.set(stack)
         try:
             yield
         finally:
             _command.reset(token)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, ``timeout``, a batch scheduler's stop) is handled like Ctrl-C:
+    ``KeyboardInterrupt`` is raised, so a run saves what it saves on Ctrl-C, releases its lock and tidies up
+    instead of vanishing mid-write. Only the main thread can install it; elsewhere, and under ``torchrun``
+    (which stops every worker with SIGTERM when one fails, where a collective save could hang), nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or os.environ.get("WORLD_SIZE", "1") != "1":
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def hold_output(folder: str | Path, *, wait: bool = False, keep: Sequence[str] | None = None,

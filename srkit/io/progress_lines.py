@@ -142,7 +142,13 @@ class PlainProgress:
         else:
             count, left = f"{task.completed:g}", ""
         info = one_line(task.fields.get("info", ""))
-        line = f"{self.prefix}{task.description.strip()} {count} {duration(elapsed)} elapsed{left}{'  ' + info if info else ''}"
+        line = f"{task.description.strip()} {count} {duration(elapsed)} elapsed{left}{'  ' + info if info else ''}"
+        parent = next((t for t in self.tasks.values() if t.main), None)
+        if not task.main and parent is not None:  # a sub-task (tiles, steps) says which image or row it belongs to
+            where = one_line(parent.fields.get("info", ""))
+            of = f"/{parent.total:g}" if parent.total else ""
+            line = f"{parent.description.strip()} {parent.completed:g}{of}{' ' + where if where else ''}: {line}"
+        line = self.prefix + line
         self.stream.write(one_line(line) + "\n")
         self.stream.flush()
         task.last_line = self._last_any = now

@@ -51,8 +51,8 @@ def test_progress_lines_are_rate_limited(monkeypatch: pytest.MonkeyPatch) -> Non
     for step in range(1, 1001):  # 0.05 s per step: 50 s of sub-task progress
         clock[0] += 0.05
         bar.update(steps, completed=step)
-    assert len(lines) in (4, 5) and all(line.startswith("srkit: steps") for line in lines)  # one every 10 s
-    assert lines[0].startswith("srkit: steps 200/1000 (20%) 10.0s elapsed, about 40.0s left")
+    assert len(lines) in (4, 5) and all(line.startswith("srkit: images 0/3: steps") for line in lines)  # one every 10 s
+    assert lines[0].startswith("srkit: images 0/3: steps 200/1000 (20%) 10.0s elapsed, about 40.0s left")
     for done in range(1, 4):
         clock[0] += 0.2  # faster than one a second: the last one is still printed, with 100%
         bar.update(images, completed=done)
@@ -109,3 +109,27 @@ def test_alpha_written_to_jpeg_gets_a_note(capsys, tmp_path: Path, weights: Path
     report = json.loads(out)
     assert report["images"][0]["alpha_dropped"] is True and report["notes"]
     assert (tmp_path / "out" / "logo.jpg").is_file()
+
+
+def test_sigterm_is_an_interrupt_that_releases_and_tidies(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    holder = """
+import sys, time
+from srkit.io.output_folder import command_scope, hold_output
+with command_scope():
+    hold_output(sys.argv[1])
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    assert process.stdout is not None and process.stdout.readline().strip() == "locked"
+    assert (tmp_path / "out" / ".srkit.lock").is_file()
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert time.monotonic() - started < 10
+    assert not (tmp_path / "out").exists()  # created by the run, held nothing: removed, lock file and all
