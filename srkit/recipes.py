@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from srkit.config_schema import check, closest_key, coerce, from_mapping, to_mapping
+from srkit.config_schema import check, closest_key, coerce, from_mapping, parse_yaml, to_mapping
 from srkit.errors import RecipeError, UsageError
 
 ProcessKind = Literal["vp", "resshift", "dossr"]
@@ -292,18 +292,11 @@ def list_recipes() -> list[str]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise RecipeError(f"cannot read recipe {path}: {err.strerror or err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise RecipeError(f"recipe {path} is not valid YAML{where}") from None
+    data = parse_yaml(text, f"recipe {path}")
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {path} must be a YAML mapping")
     return data

@@ -8,7 +8,9 @@ over images and runs. Timing (docs/evaluation.md):
   cuDNN autotuning, caches), then every call is timed with the device synchronised;
 - ``latency_s``: the median over images of each image's median time over runs;
 - ``images_per_s`` and ``mpix_per_s``: timed images (and output megapixels) over
-  the total timed seconds.
+  the total timed seconds: the reciprocal of the *mean* time per image, where
+  ``latency_s`` is a *median*; they disagree exactly when a few images (large
+  ones, the first of a new size) take much longer than the typical one.
 
 Bicubic upscaling of the same LR is always a baseline row: one per distinct LR
 source among the rows (normally one; with each method's own training preset,
@@ -38,6 +40,7 @@ from srkit.bench.upscalers import (
     parameter_text,
 )
 from srkit.errors import UsageError
+from srkit.io.preflight import check_images
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
@@ -315,6 +318,8 @@ def run_bench(
     from srkit.metrics import parse_metrics
 
     _check_rows(rows, runs)
+    scale = max((row.model.scale for row in rows), default=1)
+    check_images([item.path for item in dataset.items], min_side=scale, why=f"the scale {scale}")  # all, before row 1
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)
     notify = progress or (lambda kind, info: None)
@@ -358,7 +363,8 @@ def bench_markdown(result: BenchResult) -> str:
     fix = f", model rows colour-fixed ({result.color_fix})" if result.color_fix != "none" else ""
     lines.append(
         f"\n{result.images} images{crop} x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}{fix}; "
-        f"latency = median seconds per image (warm-up excluded) on {result.device}.\n"
+        f"latency = median seconds per image (warm-up excluded) on {result.device}; images/s = timed images over the "
+        f"total timed seconds, i.e. 1 / the mean time, so a few slow images lower it but not the median latency.\n"
     )
     lines += [f"- {name}: {message}\n" for name, message in result.unavailable.items()]
     return "".join(lines)

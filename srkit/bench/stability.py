@@ -36,6 +36,7 @@ from srkit.bench.tables import write_csv, write_json
 from srkit.bench.timing import device_name
 from srkit.bench.upscalers import ModelUpscaler
 from srkit.errors import UsageError
+from srkit.io.preflight import check_images
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
@@ -250,6 +251,7 @@ def run_stability(
     scorer = Scorer(names, model.scale, crop_border=crop_border, weights_dir=Path(weights_dir) if weights_dir else None,
                     device=metric_device(model.device), unavailable=unavailable)
     out = Path(out_dir) if out_dir is not None else None
+    check_images([item.path for item in dataset.items], min_side=model.scale, why=f"the scale {model.scale}")  # all, before run 1
     notify = progress or (lambda kind, info: None)
     images = []
     for index in range(len(dataset)):

@@ -14,6 +14,8 @@ from typing_extensions import Annotated
 
 from srkit._version import __version__
 from srkit.cli import bench, convert, degrade, find_bc, models, recipes, stability, train, upscale
+from srkit.io.limits import set_max_pixels
+from srkit.io.pipes import exit_after_broken_pipe, stdout_closed
 
 app = typer.Typer(
     name="srkit",
@@ -39,8 +41,13 @@ def _root(
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = None,
+    max_pixels: Annotated[
+        Optional[int],
+        typer.Option("--max-pixels", min=0, help="Largest image to read, in pixels (default 268435456 = 256 MP, or $SRKIT_MAX_PIXELS; 0 = no limit). Give it before the command: srkit --max-pixels 500000000 upscale ..."),
+    ] = None,
 ) -> None:
     """srkit: one engine and one CLI for diffusion super-resolution."""
+    set_max_pixels(max_pixels)
 
 
 app.command("train", help=train.HELP)(train.command)
@@ -76,6 +83,15 @@ def main(argv: list[str] | None = None) -> None:
     exit_ = getattr(exc, "Exit", typer.Exit)
     try:
         app(args=argv, standalone_mode=False, prog_name="srkit")
+        sys.stdout.flush()  # a closed pipe shows here at the latest, not at interpreter exit
+    except BrokenPipeError:  # `srkit --help | head`: the reader stopped early, which is not a failure
+        stdout_closed()
+        raise SystemExit(0) from None
+    except SystemExit as err:
+        if err.code == 1 and exit_after_broken_pipe(err):  # rich and click turn EPIPE into exit 1
+            stdout_closed()
+            raise SystemExit(0) from None
+        raise
     except no_args:  # `srkit` alone: the help was printed, nothing failed
         raise SystemExit(0) from None
     except exc.UsageError as err:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors, open_evaluation
 
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
@@ -45,6 +45,7 @@ def command(
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
     save_images: Annotated[bool, typer.Option("--save-images", help="Also save every SR output (run 0) and the LR inputs under --out/images.")] = False,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -55,7 +56,7 @@ def command(
     from srkit.bench.specs import parse_method_specs
     from srkit.errors import UsageError
     from srkit.infer.color_fix import color_fix_by_name
-    from srkit.io.atomic import check_folder_path
+    from srkit.io.output_folder import hold_output
     from srkit.metrics import parse_metrics
 
     specs = [spec for spec in parse_method_specs([*(methods or []), *(more_methods or [])] or DEFAULT_METHODS) if spec.method != "bicubic"]
@@ -65,7 +66,7 @@ def command(
     if not specs:
         raise UsageError("--methods needs at least one method besides bicubic (bicubic is always a row)")
     if out is not None:
-        check_folder_path(out)  # before the (long) evaluation, not after it
+        hold_output(out, wait=wait)  # writable and locked before the (long) evaluation, not after it
     if save_images and out is None:
         raise UsageError("--save-images needs --out")
     from srkit.bench import BenchRow, run_bench

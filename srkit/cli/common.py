@@ -21,6 +21,10 @@ from typing_extensions import Annotated, Self
 
 from srkit.devices import resolve_device
 from srkit.errors import SrkitError
+from srkit.io.output_folder import command_scope
+from srkit.io.pipes import stdout_closed
+from srkit.io.progress_lines import PlainProgress, one_line
+from srkit.io.writable import disk_full_error, is_disk_full
 from srkit.jsonable import json_safe
 
 if TYPE_CHECKING:
@@ -34,6 +38,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine-readable result as JSON on stdout; everything else goes to stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables, errors only.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+WaitOpt = Annotated[bool, typer.Option("--wait", help="If another srkit run is writing the same output, wait for it to finish instead of refusing.")]
 RecipeOpt = Annotated[
     Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")
 ]
@@ -77,7 +82,7 @@ class Output:
     def err(self):  # rich Console on stderr, for progress and messages
         from rich.console import Console
 
-        return Console(stderr=True, quiet=self.quiet)
+        return Console(stderr=True, quiet=self.quiet, soft_wrap=True)  # one message, one line, whatever the width
 
     @functools.cached_property
     def out(self):  # rich Console on stdout, for human-readable results
@@ -89,6 +94,8 @@ class Output:
         """A rich progress bar on stderr (disabled when quiet)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+        if not self.err.is_terminal:  # logs, pipes, CI: plain rate-limited lines (none with --quiet)
+            return PlainProgress(sys.stderr, disable=self.quiet)
         return Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -104,7 +111,7 @@ class Output:
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(message, highlight=False)
+            self.err.print(one_line(message), highlight=False, markup=False)  # file names with [brackets] stay intact
 
     def result(self, payload: dict[str, Any], render: Callable[[Any], None] | None = None) -> None:
         """Emit a command's result: JSON on stdout with --json, else ``render(console)`` on stdout."""
@@ -151,7 +158,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug", False))
         try:
-            return fn(*args, **kwargs)
+            with command_scope():  # output folders held by the command are released (tidied on failure) at its end
+                return fn(*args, **kwargs)
         except SrkitError as err:
             fail(str(err), err.exit_code, debug)
         except KeyboardInterrupt:
@@ -160,8 +168,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail("out of memory: use --tile (e.g. --tile 256) or a smaller --batch", 1, debug)
         except (typer.Exit, SystemExit):
             raise
+        except BrokenPipeError:  # `srkit ... | head`: the reader stopped early, which is not a failure
+            stdout_closed()
+            raise SystemExit(0) from None
         except Exception as err:  # noqa: BLE001 - last resort: one line, never a traceback
             kind = type(err).__name__
+            if is_disk_full(err):
+                fail(str(disk_full_error(getattr(err, "filename", None) or Path.cwd(), None)), 1, debug)
             if "out of memory" in str(err).lower():
                 fail("out of memory: use --tile (e.g. --tile 256) or a smaller --batch", 1, debug)
             fail(f"{kind}: {err} (run with --debug for the traceback)", 1, debug)

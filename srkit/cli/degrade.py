@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors, resolve_device
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors, resolve_device
 
 HELP = (
     "Make LR/HR pairs from HR photos with a degradation preset (realesrgan, resshift, stablesr, bicubic or a YAML "
@@ -28,6 +28,7 @@ def command(
     replay: Annotated[Optional[Path], typer.Option("--replay", help="Regenerate the exact pairs of a manifest.jsonl.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo pairs that already exist (default: resume).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Worker threads (0 = in this thread); torch threads are shared out between them.")] = 0,
+    wait: WaitOpt = False,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -35,6 +36,9 @@ def command(
     debug: DebugOpt = False,
 ) -> None:
     from srkit.degrade import degrade_folder
+    from srkit.io.output_folder import hold_output
+
+    hold_output(out_dir, wait=wait)  # writable, locked, stale temporaries removed; removed again on failure
 
     out = Output(json_mode=json_out, quiet=quiet)
     with out.progress() as bar:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors
 
 HELP = (
     "Find an optimal boundary condition: score K candidate x_T on R reference pairs with a deterministic "
@@ -30,12 +30,13 @@ def command(
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampler steps (paper: DDIM-50, DPM-Solver-20).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", min=1, max=3, help="DPM-Solver++ order.")] = None,
     spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
-    metric: Annotated[Optional[str], typer.Option("--metric", help="lpips (default), dists, psnr, ssim or mse.")] = None,
+    metric: Annotated[Optional[str], typer.Option("--metric", help="lpips, dists, psnr, ssim or mse (default: the recipe's bc.metric: psnr for the built-in sr3 model, lpips in the method recipes).")] = None,
     strategy: Annotated[Optional[str], typer.Option("--strategy", help="exhaustive (K x R), racing (successive halving) or both (racing, then exhaustive; reports whether racing found the exhaustive winner).")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Candidate x reference samples per network call.")] = 8,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output safetensors file holding x_T and its metadata.")] = Path("bc.safetensors"),
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted search from its progress file.")] = True,
     weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Extra folder to look for metric weights (LPIPS, DISTS).")] = None,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -44,7 +45,10 @@ def command(
 ) -> None:
     from srkit.cli.common import resolve_device
     from srkit.errors import UsageError
+    from srkit.io.output_folder import hold_output
+    from srkit.infer.bc_cost import cost_note, probe
     from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler, find_bc
+    from srkit.io.preflight import references_note
     from srkit.infer.criteria import make_criterion
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model
@@ -58,6 +62,7 @@ def command(
         raise UsageError("pass exactly one of --ref-dir (paired hr/ and lr/ folders) or --hr-dir (photos degraded with the recipe's preset)")
     if out.suffix != ".safetensors":
         raise UsageError(f"--out must name a .safetensors file, got {out}")
+    hold_output(out.parent, wait=wait, file_name=out.name)  # writable and locked before the search, not after it
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
     if metric is not None:  # a learned metric's weights are checked before the model is loaded
@@ -81,6 +86,9 @@ def command(
     else:
         references = made_references(hr_dir, count, size, model.scale, model.recipe.data.degradation, seed)  # type: ignore[arg-type]
 
+    if shard.is_main:
+        output.info(references_note(hr_dir, count, size) if hr_dir is not None else f"{len(references)} references from {ref_dir}")
+        output.info(cost_note(settings.candidates, len(references), settings, *probe(model, references, settings), device_name))
     with SearchProgress(output) as view:
         report = find_bc(model, references, criterion, settings, out=out, resume=resume, progress=view, shard=shard)
     if shard.is_main:
@@ -107,6 +115,8 @@ class SearchProgress:
             self.bar.stop()
 
     def __call__(self, kind: str, info: dict) -> None:
+        if kind == "resumed":
+            self.output.info(f"resumed: {info['pairs']} pairs already scored, read from {', '.join(info['files'])}")
         if kind != "pairs":
             return
         if self.bar is None:

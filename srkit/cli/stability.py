@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors, open_evaluation
+from srkit.cli.common import ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors, open_evaluation
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
@@ -43,6 +43,7 @@ def command(
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for per-image CSVs, summary JSON/CSV and best/worst images.")] = None,
     save_best_worst: Annotated[bool, typer.Option("--save-best-worst", help="Save each image's best and worst run (by PSNR) side by side.")] = False,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -52,13 +53,13 @@ def command(
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.errors import UsageError
     from srkit.infer.color_fix import color_fix_by_name
-    from srkit.io.atomic import check_folder_path
+    from srkit.io.output_folder import hold_output
     from srkit.metrics import parse_metrics
 
     metric_names = parse_metrics(metrics)
     color_fix_by_name(color_fix)  # a bad name fails before the model loads
     if out is not None:
-        check_folder_path(out)  # before the (long) evaluation, not after it
+        hold_output(out, wait=wait)  # writable and locked before the (long) evaluation, not after it
     if save_best_worst and out is None:
         raise UsageError("--save-best-worst needs --out")
     from srkit.bench import run_stability

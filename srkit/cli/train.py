@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors
 
 HELP = (
     "Train a recipe. Example: srkit train --recipe sr3 --data photos/ --out runs/sr3. "
@@ -38,6 +38,7 @@ def command(
     val_every: Annotated[Optional[int], typer.Option("--val-every", min=1, help="Validate every N steps.")] = None,
     log_every: Annotated[Optional[int], typer.Option("--log-every", min=1, help="Log every N steps.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Threads reading training crops; the next batch is prepared while one trains (0 = none).")] = None,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -60,7 +61,10 @@ def command(
         data=_given({"crop": crop}),
         stage2=_given(length) if stage == 2 and resolved.stage2 is not None else None,
     )
+    from srkit.io.output_folder import hold_output
     from srkit.train import train
+
+    hold_output(out, wait=wait, keep=RUN_RESULTS)  # a failed start leaves no run folder
 
     with TrainProgress(out_) as view:
         summary = train(
@@ -69,6 +73,9 @@ def command(
         )
     if int(os.environ.get("RANK", "0")) == 0:
         out_.result(summary, lambda console: render_summary(console, summary))
+
+
+RUN_RESULTS = ("checkpoints/step_*.safetensors", "final.safetensors")  # what makes a failed run's folder worth keeping
 
 
 def _given(values: dict) -> dict:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -42,6 +42,7 @@ def command(
     suffix: Annotated[str, typer.Option("--suffix", help="Text added to each output's file name (photo.png -> photo_x4.png with '_x4'); lets OUTPUT be the input folder.")] = "",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (default: skip them).")] = False,
     skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help="Leave out inputs that cannot be read (each named on stderr and in report.json as 'unreadable') instead of refusing the whole run.")] = False,
+    wait: WaitOpt = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -54,13 +55,16 @@ def command(
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
     from srkit.infer.sampler_options import sampler_config
-    from srkit.infer.upscale import output_scale, parse_tile, plan_jobs, upscale
+    from srkit.infer.upscale import check_tile_overlap, output_scale, parse_tile, plan_jobs, upscale
+    from srkit.io.output_folder import hold_output
 
     out = Output(json_mode=json_out, quiet=quiet)
     tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
+    check_tile_overlap(tile_spec, tile_overlap)
     color_fix_by_name(color_fix)
     output_scale(scale, 1)
     plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
+    hold_output(output, wait=wait, source=input)  # writable, locked, stale temporaries removed; removed again on failure
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
     warning = precision_warning(precision, device_name)
@@ -95,6 +99,8 @@ def command(
             shard=shard,
         )
     if shard.is_main:
+        for note in report.get("notes", ()):
+            out.info(note)
         out.result(report, lambda console: render_report(console, report, output))
 
 

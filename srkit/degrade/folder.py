@@ -37,6 +37,7 @@ from srkit.errors import InputError, UsageError
 from srkit.io.atomic import make_folder
 from srkit.io.discovery import InputItem, find_images, outside_folder
 from srkit.io.images import read_image, write_image
+from srkit.io.preflight import check_images
 
 SCALES = (2, 3, 4, 8)
 ProgressCallback = Callable[[int, int], None]
@@ -255,6 +256,9 @@ def degrade_folder(
     started = time.perf_counter()
     out = Path(out_dir)
     items = _sources(hr_dir, out)
+    sizes = check_images(item.path for item in items)  # a bad file fails before the first pair, not after half of them
+    if crop is not None and replay is None and all(min(size) < crop for size in sizes):
+        raise InputError(f"every HR image is smaller than the crop of {crop} px (e.g. {items[0].relative}); no pairs to make: lower --crop")
     records_in = read_manifest(replay) if replay is not None else None
     if records_in is not None:
         jobs = _plan_replay(items, records_in)

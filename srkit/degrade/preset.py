@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 
-from srkit.config_schema import check, from_mapping, to_mapping
+from srkit.config_schema import check, from_mapping, parse_yaml, to_mapping
 from srkit.errors import RecipeError
 
 KernelKind = Literal["iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso"]
@@ -261,10 +260,7 @@ def load_preset(name_or_path: str | Path | DegradationPreset) -> DegradationPres
     if isinstance(name_or_path, DegradationPreset):
         return name_or_path
     path = preset_path(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    data = parse_yaml(path.read_text(encoding="utf-8"), path)
     if isinstance(data, dict) and "name" not in data:
         data = {**data, "name": path.stem}
     try:

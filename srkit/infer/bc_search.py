@@ -220,6 +220,8 @@ def find_bc(
     }
     store = PairStore(out, identity, shard.rank, shard.world)
     reused = store.load(progress_paths(out)) if resume else 0
+    if reused and shard.is_main:
+        notify("resumed", {"pairs": reused, "files": [str(p) for p in progress_paths(out)]})
     barrier(shard, str(model.device))  # every rank has read the old progress before any rank rewrites its file
     store.start_file()
     scorer = PairScorer(model, refs, criterion, settings, store, shard, notify)
@@ -249,6 +251,8 @@ def find_bc(
     )
     if shard.is_main:
         save_bc(out, _boundary_condition(model, refs, criterion, settings, report))
+        for path in progress_paths(out):  # the search is complete: nothing left to resume
+            path.unlink(missing_ok=True)
     return report
 
 

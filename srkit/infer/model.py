@@ -299,9 +299,9 @@ def resolve_weights_path(weights: str | Path | None, recipe: Recipe | None) -> P
         return Path(weights)
     if recipe is None:
         raise UsageError("pass --weights FILE or a --method/--recipe whose built-in weights are shipped")
-    from srkit.weights.builtin import builtin_weights_path
+    from srkit.weights.builtin import builtin_weights_for
 
-    return builtin_weights_path(recipe.name)
+    return builtin_weights_for(recipe)  # a user recipe extending a built-in one uses its weights
 
 
 def load_model(
@@ -320,11 +320,12 @@ def load_model(
     must equal the stored one.
     """
     from srkit.io.checkpoints import load_checkpoint
+    from srkit.weights.builtin import is_user_recipe
 
     device = torch.device(device)
     check_precision(precision, device)
     path = resolve_weights_path(weights, recipe)
-    if weights is None:
+    if weights is None and not is_user_recipe(recipe):  # a user's recipe on built-in weights is used as written
         recipe = None
     tensors, meta = load_checkpoint(path)
     if meta.kind and meta.kind != MODEL_KIND:

@@ -23,13 +23,14 @@ from srkit.errors import InputError, UsageError
 from srkit.infer.bc import BoundaryCondition, check_bc_for_run
 from srkit.infer.color_fix import color_fix_by_name
 from srkit.infer.distributed import Shard, barrier, current_shard
-from srkit.infer.memory import auto_tile_size, free_memory_bytes
+from srkit.infer.memory import MAX_TILE, auto_tile_size, free_memory_bytes
 from srkit.infer.tile_choice import fastest_tile
 from srkit.infer.model import SRModel
 from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
 from srkit.infer.resize import resize_array
 from srkit.infer.sampling import bound_sampler
 from srkit.infer.seeding import derive_seed
+from srkit.io.formats import alpha_notes
 from srkit.recipes import SamplerConfig
 
 REPORT_NAME = "report.json"
@@ -78,6 +79,15 @@ def _check_tile(size: int) -> int:
     if size < 8:
         raise UsageError(f"--tile must be at least 8 output pixels, got {size}")
     return size
+
+
+def check_tile_overlap(tile: TileSpec, overlap: int) -> None:
+    """Refuse an overlap the tiles cannot have (more than half a tile; for ``auto``, of the largest auto tile),
+    instead of quietly using less."""
+    largest = MAX_TILE if tile == "auto" else tile
+    if largest and 2 * overlap > largest:
+        raise UsageError(f"--tile-overlap {overlap} is more than half the tile ({largest} px{' at most with --tile auto' if tile == 'auto' else ''}); "
+                         f"use at most {largest // 2}")
 
 
 def output_scale(value: float | None, model_scale: int) -> float:
@@ -156,8 +166,9 @@ def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int,
     return fastest_tile(out_h, out_w, largest, overlap, device.type)
 
 
-def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> None:
-    """Resize to the requested size if needed and write in the input's layout (alpha dropped if the format has none)."""
+def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> bool:
+    """Resize to the requested size if needed and write in the input's layout (alpha dropped if the format has none;
+    returns whether it was)."""
     from srkit.io.formats import format_for_path
     from srkit.io.images import Image, write_image
 
@@ -169,6 +180,7 @@ def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> Non
     if alpha is not None:
         alpha = resize_array(alpha, out_h, out_w)
     write_image(job.output, Image(rgb=rgb, alpha=alpha, bit_depth=image.bit_depth, mode=mode))
+    return alpha is None and image.alpha is not None
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -211,6 +223,7 @@ def upscale(
     sampler_cfg = sampler_cfg or model.recipe.sampler
     bound_sampler(sampler_cfg, model.process.kind)
     Tiling(None, tile_overlap, batch)  # validates overlap and batch
+    check_tile_overlap(parse_tile(tile), tile_overlap)
     settings = RunSettings(
         sampler_cfg, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
     )
@@ -262,7 +275,7 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
         on_tiles=lambda done, total: notify("tiles", {"name": name, "done": done, "total": total}),
         on_steps=lambda done, total: notify("steps", {"name": name, "done": done, "total": total}),
     )
-    _write_output(job, image, result.rgb, out_h, out_w)
+    alpha_dropped = _write_output(job, image, result.rgb, out_h, out_w)
     seconds = time.perf_counter() - started
     entry.update(
         status="written",
@@ -275,6 +288,7 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
         network_calls=result.network_calls,
         tiles=result.tiles,
         tile_size=[result.tile_size[1], result.tile_size[0]],
+        **({"alpha_dropped": True} if alpha_dropped else {}),
     )
     notify("image", {"name": name, "status": "written", "seconds": seconds, "nfe": result.nfe})
     return entry
@@ -299,6 +313,7 @@ def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list
         "images": entries,
         **{status: sum(e["status"] == status for e in entries) for status in STATUS_COUNTS},
         "seconds": round(sum(e["seconds"] for e in written), 4),
+        "notes": alpha_notes(written),
     }
 
 

@@ -172,7 +172,7 @@ def save_checkpoint(
         raise UsageError(f"refusing to write checkpoint {path} without tensors")
     stored = _storage_tensors(tensors, dtype)
     meta = dataclasses.replace(CheckpointMeta.coerce(metadata), model_id=model_id(stored), srkit_version=__version__)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, size_hint=sum(t.numel() * t.element_size() for t in stored.values())) as tmp:
         save_file(stored, str(tmp), metadata=meta.to_metadata())
     return meta
 
@@ -216,7 +216,8 @@ def load_checkpoint(path: str | Path, *, verify: bool = True) -> tuple[dict[str,
 
     Pickles (``.pt/.pth/.ckpt/.bin`` or pickle/zip bytes) are refused with a
     conversion command. With ``verify`` a stored ``model_id`` must equal the
-    hash of the loaded tensors (catches corrupt or edited files).
+    hash of the loaded tensors (catches corrupt or edited files). Floating
+    tensors holding NaN or infinity are refused (:func:`check_finite`).
     """
     path = Path(path)
     _check_file(path)
@@ -229,6 +230,7 @@ def load_checkpoint(path: str | Path, *, verify: bool = True) -> tuple[dict[str,
         raise WeightsError(
             f"cannot read checkpoint {path}: {reason} (truncated or corrupt; re-download or re-save it)"
         ) from err
+    check_finite(tensors, path)
     meta = CheckpointMeta.from_metadata(metadata, path)
     if verify or not meta.model_id:
         actual = model_id(tensors)
@@ -239,6 +241,20 @@ def load_checkpoint(path: str | Path, *, verify: bool = True) -> tuple[dict[str,
             )
         meta = dataclasses.replace(meta, model_id=actual)
     return tensors, meta
+
+
+def check_finite(tensors: Mapping[str, torch.Tensor], source: str | Path) -> None:
+    """Refuse weights with NaN or infinite values (a diverged training run, a damaged file), naming the first
+    such tensor: they would make every output black or NaN, silently."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            finite = torch.isfinite(tensor)
+            if not bool(finite.all()):
+                bad = int(finite.numel() - finite.sum())
+                raise WeightsError(
+                    f"checkpoint {source} holds non-finite values (NaN or infinity) in tensor {name!r} "
+                    f"({bad} of {tensor.numel()}); it is unusable (a diverged run?): use an earlier checkpoint"
+                )
 
 
 class LoadReport(NamedTuple):

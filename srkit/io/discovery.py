@@ -40,9 +40,15 @@ def _sorted_items(root: Path, paths: Iterable[Path]) -> list[InputItem]:
     items: dict[str, InputItem] = {}
     for path in paths:
         relative = path.relative_to(root)
-        if _is_image_name(path.name) and not _is_hidden(relative) and path.is_file():
+        if _is_image_name(path.name) and not _is_hidden(relative) and (path.is_file() or is_dangling_link(path)):
             items[relative.as_posix()] = InputItem(path=path, relative=relative)
     return [items[key] for key in sorted(items)]
+
+
+def is_dangling_link(path: Path) -> bool:
+    """A symbolic link whose target does not exist: kept as an input, so it is reported as unreadable
+    (named, and in ``report.json`` with ``--skip-unreadable``) instead of vanishing silently."""
+    return path.is_symlink() and not path.exists()
 
 
 def _walk(folder: Path) -> Iterable[Path]:
@@ -65,7 +71,8 @@ def find_images(source: str | Path) -> list[InputItem]:
     """Images named by ``source``: an image file, a folder (searched recursively) or a glob.
 
     Folders and globs keep only supported extensions (case-insensitive) and skip
-    hidden files and folders; ``**`` in a glob matches any depth. Raises
+    hidden files and folders; ``**`` in a glob matches any depth. Dangling
+    symbolic links are kept (reading them fails, naming the link). Raises
     ``InputError`` when the input does not exist or holds no image.
     """
     text = os.path.expanduser(str(source))

@@ -60,3 +60,16 @@ def format_for_path(path: str | Path) -> ImageFormat | None:
 def sniff_format(data: bytes) -> ImageFormat | None:
     """The format whose magic bytes start ``data``, or None."""
     return next((f for f in FORMATS if f.matches(data)), None)
+
+
+def alpha_notes(entries: list[dict]) -> list[str]:
+    """One note for report entries flagged ``alpha_dropped`` (an RGBA input written to a format without alpha)."""
+    dropped = [entry for entry in entries if entry.get("alpha_dropped")]
+    if not dropped:
+        return []
+    first = Path(dropped[0]["output"])
+    fmt = format_for_path(first)
+    return [
+        f"alpha channel dropped from {len(dropped)} output(s) such as {first.name}: {fmt.name if fmt else first.suffix} "
+        "cannot store it; use --ext png or --ext webp to keep it"
+    ]

@@ -10,6 +10,7 @@ store it (see :mod:`srkit.io.formats`) and is atomic.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ import numpy as np
 
 from srkit.errors import InputError, SrkitError, UsageError
 from srkit.io.atomic import atomic_path
-from srkit.io.containers import find_exif, jpeg_is_complete, png_is_complete
+from srkit.io.containers import declared_size, find_exif, jpeg_is_complete, png_is_complete
 from srkit.io.formats import JPEG, PNG, WEBP, ImageFormat, extensions_text, format_for_path, sniff_format
+from srkit.io.limits import ENV_VAR, check_declared_size, max_file_bytes
 from srkit.io.orientation import apply_orientation, exif_orientation
 
 Mode = Literal["grey", "rgb", "rgba", "grey_alpha"]
@@ -131,10 +133,16 @@ def _read_bytes(path: Path) -> bytes:
         return InputError(f"cannot read image {path}: {reason}")
 
     if not path.exists():
+        if path.is_symlink():
+            raise fail(f"it is a dangling symbolic link (to {os.readlink(path)}, which does not exist)")
         raise fail("no such file")
     if path.is_dir():
         raise fail("it is a folder")
     try:
+        size = path.stat().st_size
+        if size > max_file_bytes():  # refused before reading it into memory
+            raise fail(f"the file is {size / 1e9:.3g} GB, more than an image within the pixel limit can take "
+                       f"(set {ENV_VAR} to allow larger images)")
         data = path.read_bytes()
     except OSError as err:
         raise fail(err.strerror or str(err)) from err
@@ -145,7 +153,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
     """The file's bytes and sniffed format, refused (one-line ``InputError``) for a missing or empty file, an
-    unsupported extension, unrecognised content or a cut JPEG or PNG: everything visible without decoding."""
+    unsupported extension, unrecognised content, a cut JPEG or PNG, or a declared size over the pixel limit
+    (:mod:`srkit.io.limits`): everything visible without decoding."""
     named = format_for_path(path)
     if named is None:
         raise InputError(
@@ -158,13 +167,18 @@ def _checked_bytes(path: Path) -> tuple[bytes, ImageFormat]:
         raise InputError(f"cannot read image {path}: not a {named.name} image (unrecognised content)")
     if (actual is JPEG and not jpeg_is_complete(data)) or (actual is PNG and not png_is_complete(data)):
         raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
+    check_declared_size(path, declared_size(data, actual), actual.name)
     return data, actual
 
 
 def _decode(data: bytes, path: Path, actual: ImageFormat) -> np.ndarray:
     """Decode ``data`` (checked content of format ``actual``) to an RGB-ordered, upright uint8/uint16 array."""
-    with _quiet_opencv():
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        with _quiet_opencv():
+            pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:  # OpenCV's own limits (e.g. its pixel cap): one line naming the file
+        reason = next((line for line in str(err).splitlines() if line.strip()), "").strip()
+        raise InputError(f"cannot read image {path}: the {actual.name} decoder refused it ({reason})") from None
     if pixels is None:
         raise InputError(f"cannot read image {path}: corrupt or truncated {actual.name} data")
     if pixels.dtype not in (np.uint8, np.uint16):
@@ -178,6 +192,20 @@ def check_image_file(path: str | Path) -> Path:
     """Refuse, without decoding, a file :func:`read_image` would fail on for a reason visible in its bytes."""
     _checked_bytes(Path(path))
     return Path(path)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of an image file as :func:`read_image` would return it (EXIF orientation applied),
+    from its header where that tells (no pixels decoded), else by decoding; refused like :func:`read_image`."""
+    path = Path(path)
+    data, actual = _checked_bytes(path)
+    declared = declared_size(data, actual)
+    if declared is None:
+        image = image_from_array(_decode(data, path, actual), source=path)
+        return image.width, image.height
+    if exif_orientation(find_exif(data, actual)) in (5, 6, 7, 8):  # EXIF orientations that swap the axes
+        return declared[1], declared[0]
+    return declared
 
 
 def read_image(path: str | Path) -> Image:
@@ -246,6 +274,7 @@ def write_image(
     layout (grey is written as equal RGB); grey+alpha is written as RGBA with
     equal colour channels (OpenCV writes no 2-channel files); JPEG cannot hold
     alpha (``UsageError``); lossless WebP zeroes the colour under alpha 0.
+    An image holding NaN or infinity is never written (``SrkitError``, exit 1).
     ``quality`` (1-100) applies to JPEG (default 95, 4:4:4 chroma) and WebP
     (default lossless). A failure leaves no file under
     ``path`` and any existing file there untouched.
@@ -259,6 +288,8 @@ def write_image(
     if quality is not None and not 1 <= quality <= 100:
         raise UsageError(f"image quality must be in 1..100, got {quality}")
     img = image if isinstance(image, Image) else image_from_array(image)
+    if not np.isfinite(img.rgb).all() or (img.alpha is not None and not np.isfinite(img.alpha).all()):
+        raise SrkitError(f"cannot write {path}: the image holds NaN or infinite values (a numerical failure upstream); nothing written")
     depth = bit_depth or img.bit_depth
     if depth not in _MAX_VALUE:
         raise UsageError(f"bit depth must be 8 or 16, got {depth}")
@@ -269,8 +300,8 @@ def write_image(
     if not ok:
         raise SrkitError(f"cannot write {path}: OpenCV failed to encode {fmt.name}")
     try:
-        with atomic_path(path) as tmp:
-            encoded.tofile(tmp)
+        with atomic_path(path, size_hint=encoded.nbytes) as tmp:
+            tmp.write_bytes(encoded.tobytes())  # a short write raises ENOSPC (numpy's tofile does not say why)
     except OSError as err:
         raise SrkitError(f"cannot write {path}: {err.strerror or err}") from err
     return path

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from srkit.errors import RecipeError
+from srkit.io.resources import check_module_fits
 from srkit.nets.autoencoder import Autoencoder
 from srkit.nets.config import AutoencoderConfig, DecoderHeadConfig, DiscriminatorConfig, NetworkConfig, UNetConfig
 from srkit.nets.decoder_stage import ResidualHead
@@ -35,6 +36,7 @@ def build_network(cfg: NetworkConfig, seed: int | None = None) -> nn.Module:
             f"network: no network is built from a {type(cfg).__name__}; expected one of "
             + ", ".join(t.__name__ for t in _BUILDERS)
         )
+    check_module_fits(builder, cfg)  # a huge config: one line saying what it needs, before allocating it
     if seed is None:
         return builder(cfg)
     with torch.random.fork_rng(devices=[]):

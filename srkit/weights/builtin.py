@@ -24,6 +24,50 @@ def builtin_weights_path(method: str) -> Path:
     return path
 
 
+def builtin_weights_for(recipe: Any) -> Path:
+    """The shipped checkpoint for ``recipe``: its own name's, else that of the nearest recipe it ``extends``
+    that has one (a user recipe ``extends: builtin/resshift`` runs on the built-in resshift weights)."""
+    try:
+        return builtin_weights_path(recipe.name)
+    except WeightsError as missing:
+        for name in _builtin_ancestors(Path(recipe.source)) if is_user_recipe(recipe) else ():
+            if (WEIGHTS_DIR / f"{name}.safetensors").is_file():
+                return WEIGHTS_DIR / f"{name}.safetensors"
+        raise missing from None
+
+
+def is_user_recipe(recipe: Any) -> bool:
+    """Whether ``recipe`` comes from a user's file, not from the recipes shipped with srkit (whose built-in
+    models run with the recipe stored in their checkpoint)."""
+    from srkit.recipes import builtin_recipe_dir
+
+    if not recipe or not recipe.source:
+        return False
+    return builtin_recipe_dir().resolve() not in Path(recipe.source).resolve().parents
+
+
+def _builtin_ancestors(path: Path) -> list[str]:
+    """Names of the ``builtin/`` recipes ``path`` extends, nearest first (``name:`` of each file, else its stem)."""
+    from srkit.config_schema import parse_yaml
+    from srkit.recipes import builtin_recipe_dir, resolve_recipe_path
+
+    builtin = (builtin_recipe_dir() / "builtin").resolve()
+
+    names: list[str] = []
+    seen = {path.resolve()}
+    data = parse_yaml(path.read_text(encoding="utf-8"), path) if path.is_file() else None
+    while isinstance(data, dict) and isinstance(data.get("extends"), str):
+        parent = path.parent / data["extends"]
+        path = parent if parent.is_file() else resolve_recipe_path(data["extends"])
+        if path.resolve() in seen:
+            break
+        seen.add(path.resolve())
+        data = parse_yaml(path.read_text(encoding="utf-8"), path)
+        if isinstance(data, dict) and path.resolve().parent == builtin:
+            names.append(str(data.get("name", path.stem)))
+    return names
+
+
 def list_builtin_models() -> list[dict[str, Any]]:
     """One row per shipped checkpoint, read from its safetensors metadata (no tensors loaded)."""
     rows = []

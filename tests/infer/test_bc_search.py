@@ -110,7 +110,13 @@ def test_an_interrupted_search_resumes_to_the_same_result(tmp_path: Path, model,
 
 def test_progress_of_other_settings_is_refused_not_reused(tmp_path: Path, model, refs) -> None:
     out = tmp_path / "bc.safetensors"
-    find_bc(model, refs, make_criterion("mse"), settings(model, 2), out=out)
+
+    def interrupt(kind: str, info: dict) -> None:
+        if kind == "pairs" and info["done"] > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # a finished search removes its progress: interrupt it to keep some
+        find_bc(model, refs, make_criterion("mse"), settings(model, 2), out=out, progress=interrupt)
     with pytest.raises(UsageError, match="other settings"):
         find_bc(model, refs, make_criterion("psnr"), settings(model, 2), out=out)
     fresh = find_bc(model, refs, make_criterion("psnr"), settings(model, 2), out=out, resume=False)
