@@ -20,14 +20,14 @@ from tests.cli.cli_helpers import run
 
 # (method, CLI sampler options, recipe sampler overrides, tile in output px) -> sha256 of the float32 output.
 CASES: dict[tuple[str, tuple[str, ...], int], str] = {
-    ("sr3", ("--sampler", "ddpm", "--steps", "6"), 0): "",
-    ("sr3", ("--sampler", "ddpm", "--steps", "6"), 24): "",
-    ("sr3", ("--sampler", "ddim", "--steps", "5", "--eta", "0.5"), 0): "",
-    ("sr3-dream", ("--sampler", "dpm-solver", "--order", "1", "--steps", "5"), 0): "",
-    ("resshift", (), 0): "",
-    ("dossr", (), 0): "",
-    ("dossr", ("--order", "2", "--steps", "3"), 24): "",
-    ("ccsr", (), 0): "",
+    ("sr3", ("--sampler", "ddpm", "--steps", "6"), 0): "623b42b59d5f9062",
+    ("sr3", ("--sampler", "ddpm", "--steps", "6"), 24): "12ef81cc5592dca6",
+    ("sr3", ("--sampler", "ddim", "--steps", "5", "--eta", "0.5"), 0): "72810e76b8cf296b",
+    ("sr3-dream", ("--sampler", "dpm-solver", "--order", "1", "--steps", "5"), 0): "22ec3d53c29077e1",
+    ("resshift", (), 0): "a17ea44836226e98",
+    ("dossr", (), 0): "8d23cc60e86cfff4",
+    ("dossr", ("--order", "2", "--steps", "3"), 24): "e9bd27fa36260038",
+    ("ccsr", (), 0): "345a842c18ccaffc",
 }
 
 
@@ -60,7 +60,7 @@ def test_builtin_upscale_output_is_pinned(capsys, tmp_path: Path, method: str, o
 
 
 # method -> sha256 of ``model.super_resolve`` (recipe sampler, float32 output) on one 8x8 LR.
-MODEL_CASES: dict[str, str] = {"resshift": "", "dossr": "", "ccsr": ""}
+MODEL_CASES: dict[str, str] = {"resshift": "bb2f4a3e14b638d6", "dossr": "1684a104941ab445", "ccsr": "66992eb07880017a"}
 
 
 @pytest.mark.parametrize("method", list(MODEL_CASES))
