@@ -174,15 +174,12 @@ class _RowRun:
 
 
 def _describe_model_row(row: BenchRow, upscaler: ModelUpscaler) -> dict[str, Any]:
-    from srkit.diffusion.samplers import get_sampler
-    from srkit.recipes import sampler_cli_name
-
     cfg = upscaler.sampler
-    uses_order = "order" in get_sampler(cfg.kind).options
+    uses_order = "order" in upscaler.bound.spec.options
     parts = upscaler.parameters()
     return {
         "method": row.model.recipe.name,
-        "sampler": sampler_cli_name(cfg.kind),
+        "sampler": upscaler.bound.spec.cli_name,
         "steps": cfg.steps,
         "order": cfg.order if uses_order else None,
         "params": sum(parts.values()),

@@ -19,6 +19,7 @@ from torch import Tensor
 from srkit.bench.dataset import to_array, to_tensor
 
 if TYPE_CHECKING:
+    from srkit.diffusion.build import BoundSampler
     from srkit.infer.bc import BoundaryCondition
     from srkit.infer.model import SRModel
     from srkit.recipes import SamplerConfig
@@ -68,18 +69,17 @@ class ModelUpscaler:
     bc: "BoundaryCondition | None" = None
     color_fix: str = "none"
     scale: int = field(init=False)
+    bound: "BoundSampler" = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        from srkit.infer.bc import check_bc_for_run
         from srkit.infer.color_fix import color_fix_by_name
-        from srkit.infer.sampling import bound_sampler
         from srkit.infer.upscale import parse_tile
 
         color_fix_by_name(self.color_fix)
-        bound_sampler(self.sampler, self.model.process.kind)  # refuses a sampler that does not fit, before any work
+        object.__setattr__(self, "bound", self.model.sampler(self.sampler))  # built and checked once, before any work
         if self.bc is not None:
-            from srkit.infer.bc import check_bc_for_run
-
-            check_bc_for_run(self.bc, self.model, self.sampler)
+            check_bc_for_run(self.bc, self.model, self.bound)
         object.__setattr__(self, "scale", self.model.scale)
         object.__setattr__(self, "tile", parse_tile(self.tile))
 
@@ -98,7 +98,7 @@ class ModelUpscaler:
         tile_size = tile_for(self.tile, self.model, height, width, batch=1)  # a per-tile BC sets its own tiles
         tiling = Tiling(tile_size, self.overlap)
         result = super_resolve_image(
-            self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc, color_fix=color_fix_by_name(self.color_fix)
+            self.model, to_array(lr), seed=seed, sampler=self.bound, tiling=tiling, bc=bc, color_fix=color_fix_by_name(self.color_fix)
         )
         return to_tensor(result.rgb), int(result.nfe)
 

@@ -34,9 +34,6 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine-readable result as JSON on stdout; everything else goes to stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables, errors only.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
-RecipeOpt = Annotated[
-    Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")
-]
 
 
 BcModeOpt = Annotated[
@@ -192,7 +189,3 @@ def open_evaluation(
         output.info(warning)
     return dataset, tile_spec, device_name
 
-
-def not_ready(feature: str) -> None:
-    """Refuse cleanly for a part of srkit that is not built yet."""
-    fail(f"{feature} is not available in this version of srkit yet", 1)

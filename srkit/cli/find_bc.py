@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.options import RecipeOpt, WeightsOpt, sampler_overrides
+from srkit.sampler_catalogue import deterministic_samplers, sampler_names_text
 
 HELP = (
     "Find an optimal boundary condition: score K candidate x_T on R reference pairs with a deterministic "
@@ -20,13 +22,13 @@ HELP = (
 def command(
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name of the model (see `srkit recipes`); default sr3, or the recipe stored in --weights.")] = None,
     recipe: RecipeOpt = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
+    weights: WeightsOpt = None,
     ref: Annotated[Optional[int], typer.Option("--ref", min=1, help="Number R of reference pairs (paper: 300).")] = None,
     candidates: Annotated[Optional[int], typer.Option("--candidates", min=1, help="Number K of candidate x_T (paper: 1000).")] = None,
     ref_dir: Annotated[Optional[Path], typer.Option("--ref-dir", help="Paired references: a folder with hr/ and lr/ subfolders.")] = None,
     hr_dir: Annotated[Optional[Path], typer.Option("--hr-dir", help="HR photos; references are made with the recipe's degradation.")] = None,
     crop: Annotated[Optional[int], typer.Option("--crop", min=8, help="HR crop size of the references (the BC's size).")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="Deterministic sampler: ddim or dpm-solver.")] = None,
+    sampler: Annotated[Optional[str], typer.Option("--sampler", help=f"Deterministic sampler: {sampler_names_text(deterministic_samplers())}.")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampler steps (paper: DDIM-50, DPM-Solver-20).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", min=1, max=3, help="DPM-Solver++ order.")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="lpips (default), dists, psnr, ssim or mse.")] = None,
@@ -49,8 +51,8 @@ def command(
     from srkit.infer.loading import open_model
     from srkit.infer.pipeline import alignment
     from srkit.infer.references import check_crop, made_references, paired_references
-    from srkit.infer.sampler_options import sampler_config, sampler_kind
     from srkit.recipes import BCConfig, SamplerConfig
+    from srkit.sampler_catalogue import sampler_entry
 
     output = Output(json_mode=json_out, quiet=quiet)
     if (ref_dir is None) == (hr_dir is None):
@@ -64,9 +66,9 @@ def command(
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision="fp32", default_method=DEFAULT_METHOD)
     check_process_has_ode_sampler(model.process.kind)
     bc_cfg = model.recipe.bc or BCConfig()
-    kind = sampler_kind(sampler) if sampler else bc_cfg.sampler
-    base = SamplerConfig(kind=kind, steps=bc_cfg.steps, order=bc_cfg.order if kind == "dpm_solver" else 1)  # type: ignore[arg-type]
-    sampler_cfg = sampler_config(base, steps=steps, order=order, eta=0.0)
+    entry = sampler_entry(sampler or bc_cfg.sampler)
+    base = SamplerConfig(kind=entry.name, steps=bc_cfg.steps, order=bc_cfg.order if "order" in entry.options else 1)
+    sampler_cfg = sampler_overrides(base, steps=steps, order=order, eta=0.0)
     check_deterministic(sampler_cfg)
     settings = SearchSettings(
         candidates=candidates or bc_cfg.candidates, sampler=sampler_cfg, strategy=strategy or bc_cfg.strategy, batch=batch, seed=seed  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, handle_errors
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.options import EtaOpt, MethodOpt, OrderOpt, RecipeOpt, SamplerOpt, StepsOpt, TMaxOpt, TMinOpt, WeightsOpt, sampler_overrides
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -20,15 +21,15 @@ HELP = (
 def command(
     input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or glob such as 'photos/*.jpg'.")],
     output: Annotated[Path, typer.Argument(help="Output folder (created); a report.json is written there too. With one input file, an image file name (photo_x4.png) is the output file itself.")],
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`); default dossr, or the recipe stored in --weights.")] = None,
+    method: MethodOpt = None,
     recipe: RecipeOpt = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps (default: the recipe's). NFE is reported.")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="ddpm, ddim, dpm-solver, resshift, dos-sde or ccsr (default: the recipe's).")] = None,
-    order: Annotated[Optional[int], typer.Option("--order", help="Solver order 1-3 (DoS-SDE, DPM-Solver++).")] = None,
-    t_max: Annotated[Optional[float], typer.Option("--t-max", help="CCSR: start of the truncated interval, fraction of T (paper 2/3).")] = None,
-    t_min: Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of the truncated interval, fraction of T (paper 1/3).")] = None,
-    eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
+    weights: WeightsOpt = None,
+    steps: StepsOpt = None,
+    sampler: SamplerOpt = None,
+    order: OrderOpt = None,
+    t_max: TMaxOpt = None,
+    t_min: TMinOpt = None,
+    eta: EtaOpt = None,
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
     bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
@@ -52,7 +53,6 @@ def command(
     from srkit.infer.color_fix import color_fix_by_name
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
-    from srkit.infer.sampler_options import sampler_config
     from srkit.infer.upscale import output_scale, parse_tile, plan_jobs, upscale
 
     out = Output(json_mode=json_out, quiet=quiet)
@@ -66,7 +66,7 @@ def command(
     if warning:
         out.info(warning)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+    sampler_cfg = sampler_overrides(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
     boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
     if boundary is not None:
         check_bc_for_run(boundary, model, sampler_cfg)  # a refused BC says so in one line, before any note

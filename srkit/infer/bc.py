@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING, Any
 from torch import Tensor
 
 from srkit.errors import UsageError, WeightsError
+from srkit.recipes import SamplerConfig
+from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_cli_name
 
 if TYPE_CHECKING:
+    from srkit.diffusion.build import BoundSampler
     from srkit.infer.model import SRModel
-    from srkit.recipes import SamplerConfig
 
 BC_KIND = "bc"
 BC_TENSOR = "x_T"
-DETERMINISTIC_SAMPLERS = ("ddim", "dpm_solver")
 BC_MODES = ("mosaic", "tile")
 
 
@@ -156,19 +157,20 @@ def check_bc_fits(bc: BoundaryCondition, *, model_id: str, channels: int, sample
         raise UsageError(f"--bc has {bc.shape[0]} channels but this model's start state has {channels}")
     if not deterministic:
         raise UsageError(
-            f"--bc needs a deterministic sampler (ddim with --eta 0, or dpm-solver); '{sampler_kind}' adds fresh noise at "
+            f"--bc needs a deterministic sampler ({', '.join(map(sampler_cli_name, deterministic_samplers()))}; "
+            f"with eta 0 where it has one); '{sampler_kind}' adds fresh noise at "
             "every step, so a fixed x_T would not determine the output"
         )
     if bc.model_id and model_id not in ("", "in-memory", "unknown") and bc.model_id != model_id:
         raise UsageError(f"--bc was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
 
 
-def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "SamplerConfig") -> None:
-    """:func:`check_bc_fits` for ``model`` sampled with ``sampler_cfg``."""
-    from srkit.infer.sampling import is_deterministic
-
-    check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=sampler_cfg.kind,
-                  deterministic=is_deterministic(sampler_cfg))
+def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler: "BoundSampler | SamplerConfig") -> None:
+    """:func:`check_bc_fits` for ``model`` sampled with ``sampler`` (bound, or a config)."""
+    cfg = sampler if isinstance(sampler, SamplerConfig) else sampler.config
+    assert cfg is not None
+    check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=cfg.kind,
+                  deterministic=CATALOGUE[cfg.kind].is_deterministic(cfg.eta))
 
 
 def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str | None:
@@ -177,9 +179,7 @@ def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: "SamplerConfig") -> str 
     The optimal x_T of eq. 20 is the argmin for one map ``h(x_T, y)``; another solver or step count is
     another map, so the BC is then a start point that was not searched for it (allowed, not optimal).
     """
-    from srkit.recipes import sampler_cli_name
-
-    order = sampler_cfg.order if sampler_cfg.kind == "dpm_solver" else 1
+    order = sampler_cfg.order if "order" in CATALOGUE[sampler_cfg.kind].options else 1
     if not bc.sampler or (bc.sampler, bc.steps, bc.order) == (sampler_cfg.kind, sampler_cfg.steps, order):
         return None
     return (f"note: the boundary condition was found for {sampler_cli_name(bc.sampler)} with {bc.steps} steps (order {bc.order}); "

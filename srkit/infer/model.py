@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 from torch import Tensor, nn
 
+from srkit.diffusion.build import BoundSampler, build_process, build_sampler
+from srkit.diffusion.denoiser import Denoiser
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError, WeightsError
 from srkit.infer.resize import upsample_condition
@@ -82,8 +84,12 @@ class SRModel:
         batch, _, height, width = lr_shape
         return (int(batch), self.state_channels, *self.state_size(height * self.scale, width * self.scale))
 
-    def sampler_config(self, sampler: SamplerConfig | None) -> SamplerConfig:
-        return sampler if sampler is not None else self.recipe.sampler
+    def sampler(self, cfg: SamplerConfig | None = None) -> BoundSampler:
+        """``cfg`` (default: the recipe's sampler) bound and checked against this model's process."""
+        return build_sampler(cfg if cfg is not None else self.recipe.sampler, self.process)
+
+    def _bound(self, sampler: BoundSampler | SamplerConfig | None) -> BoundSampler:
+        return sampler if isinstance(sampler, BoundSampler) else self.sampler(sampler)
 
     @contextlib.contextmanager
     def _autocast(self) -> Iterator[None]:
@@ -107,25 +113,27 @@ class SRModel:
         self,
         lr: Tensor,
         *,
-        sampler: SamplerConfig | None = None,
+        sampler: BoundSampler | SamplerConfig | None = None,
         noise: Tensor | None = None,
         generator: Noise | None = None,
         callback: StepCallback | None = None,
     ) -> tuple[Tensor, int]:
         """Run the sampler on ``lr`` (B,3,h,w in [0,1]); returns the x0 estimate in state space and the NFE.
 
-        ``noise`` is the standard-normal start noise of shape :meth:`start_shape`
-        (the process maps it to x_T; for VP it *is* x_T); ``generator`` drives
-        every other random draw. Stage-1 output for CCSR stage-2 training.
+        ``sampler``: a sampler built once per run (:meth:`sampler`), a config to
+        bind now, or None for the recipe's. ``noise`` is the standard-normal start
+        noise of shape :meth:`start_shape` (the process maps it to x_T; for VP it
+        *is* x_T); ``generator`` drives every other random draw. Stage-1 output for
+        CCSR stage-2 training.
         """
-        from srkit.infer.sampling import run_sampler
-
+        bound = self._bound(sampler)
         y = self.condition(lr)
         if noise is not None and tuple(noise.shape) != self.start_shape(lr.shape):
             raise UsageError(f"start noise has shape {tuple(noise.shape)}, this model needs {self.start_shape(lr.shape)}")
+        denoiser = Denoiser(self.net, self.process, self.recipe.objective.prediction)
         with self._autocast():
-            x0, nfe = run_sampler(self, self.sampler_config(sampler), y, noise=noise, generator=generator, callback=callback)
-        return x0.float(), nfe
+            result = bound(denoiser, self.process, y, noise=noise, generator=generator, callback=callback)
+        return result.x0.float(), int(result.nfe)
 
     @torch.no_grad()
     def decode_state(self, state: Tensor, out_height: int, out_width: int) -> Tensor:
@@ -148,7 +156,7 @@ class SRModel:
         self,
         lr: Tensor,
         *,
-        sampler: SamplerConfig | None = None,
+        sampler: BoundSampler | SamplerConfig | None = None,
         noise: Tensor | None = None,
         generator: Noise | None = None,
         callback: StepCallback | None = None,
@@ -203,8 +211,6 @@ def model_from_modules(
     The modules are used as they are (same device, no copy); the caller keeps
     them in eval mode while sampling.
     """
-    from srkit.diffusion.build import build_process
-
     if recipe.mode == "latent" and autoencoder is None:
         raise UsageError(f"recipe '{recipe.name}' runs in latent space and needs its autoencoder")
     device = module_device(net)

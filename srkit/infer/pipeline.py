@@ -32,7 +32,7 @@ from srkit.infer.model import SRModel
 from srkit.infer.resize import upsample_condition
 from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
 from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
-from srkit.recipes import SamplerConfig
+from srkit.diffusion.build import BoundSampler
 
 ColorFix = Callable[[Tensor, Tensor], Tensor]
 Progress = Callable[[int, int], None]
@@ -114,7 +114,7 @@ def super_resolve_image(
     rgb: np.ndarray,
     *,
     seed: int,
-    sampler: SamplerConfig | None = None,
+    sampler: BoundSampler | None = None,
     tiling: Tiling = Tiling(),
     bc: BoundaryCondition | None = None,
     color_fix: ColorFix | None = None,
@@ -123,11 +123,13 @@ def super_resolve_image(
 ) -> ImageResult:
     """Super-resolve an HxWx3 float array in [0, 1] by the model's scale; see the module docstring.
 
+    ``sampler``: built once per run (``model.sampler(cfg)``); None uses the recipe's.
     ``on_tiles(done, total)`` is called after every batch of tiles, ``on_steps(done, total)``
     after every network evaluation of the current batch.
     """
     height, width = rgb.shape[:2]
     scale = model.scale
+    sampler = sampler if sampler is not None else model.sampler()
     plan = plan_for(model, height, width, tiling, bc)
     lr = pad_lr(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None], plan.lr_height, plan.lr_width)
     _, channels, state_h, state_w = model.start_shape(lr.shape)

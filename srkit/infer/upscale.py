@@ -27,8 +27,8 @@ from srkit.infer.memory import auto_tile_size, free_memory_bytes
 from srkit.infer.model import SRModel
 from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
 from srkit.infer.resize import resize_array
-from srkit.infer.sampling import bound_sampler
 from srkit.infer.seeding import derive_seed
+from srkit.diffusion.build import BoundSampler
 from srkit.recipes import SamplerConfig
 
 REPORT_NAME = "report.json"
@@ -40,7 +40,7 @@ TileSpec = int | str | None  # output pixels, "auto", or None/0 for whole images
 class RunSettings:
     """How every image of one ``upscale`` call is made (validated once)."""
 
-    sampler: SamplerConfig
+    sampler: BoundSampler
     seed: int
     bc: BoundaryCondition | None
     scale: float
@@ -206,14 +206,13 @@ def upscale(
     report) instead of refusing the run.
     """
     output_dir = Path(output_dir)
-    sampler_cfg = sampler_cfg or model.recipe.sampler
-    bound_sampler(sampler_cfg, model.process.kind)
+    sampler = model.sampler(sampler_cfg)  # resolved and checked once per run, passed down to the loop
     Tiling(None, tile_overlap, batch)  # validates overlap and batch
     settings = RunSettings(
-        sampler_cfg, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
+        sampler, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
     )
     if bc is not None:
-        check_bc_for_run(bc, model, sampler_cfg)
+        check_bc_for_run(bc, model, sampler)
     shard = shard or current_shard()
     jobs = plan_jobs(inputs, output_dir, ext, suffix)
     jobs, unreadable = preflight(jobs, skip_unreadable)  # every rank checks every input, so all fail together
@@ -281,7 +280,7 @@ STATUS_COUNTS = ("written", "skipped", "unreadable")  # report keys: how many en
 
 def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
     written = [e for e in entries if e["status"] == "written"]
-    sampler, bc = settings.sampler, settings.bc
+    sampler, bc = settings.sampler.config, settings.bc
     return {
         "method": model.recipe.name,
         "model_id": model.model_id,

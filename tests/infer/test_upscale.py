@@ -13,7 +13,6 @@ from tests.infer.tiny_model import tiny_model
 from srkit.errors import InputError, UsageError
 from srkit.infer.bc import BoundaryCondition
 from srkit.infer.distributed import Shard
-from srkit.infer.sampler_options import sampler_config
 from srkit.infer.seeding import cpu_generator
 from srkit.infer.upscale import parse_tile, upscale
 from srkit.io.images import read_image, write_image
@@ -64,7 +63,7 @@ def test_a_mixed_folder_is_mirrored_with_every_layout_and_size_kept(tmp_path: Pa
 
 def test_the_same_seed_reproduces_outputs_and_another_seed_changes_them(tmp_path: Path, model) -> None:
     write(tmp_path / "in" / "x.png", (RNG.random((8, 8, 3)) * 255).astype(np.uint8))
-    ddpm = sampler_config(model.recipe.sampler, sampler="ddpm", steps=3)  # stochastic at every step
+    ddpm = model.recipe.sampler.with_overrides(sampler="ddpm", steps=3)  # stochastic at every step
     runs = {}
     for name, seed in (("a", 4), ("b", 4), ("c", 5)):
         upscale(tmp_path / "in", tmp_path / name, model=model, sampler_cfg=ddpm, seed=seed)
@@ -110,7 +109,7 @@ def test_a_bc_with_a_deterministic_sampler_gives_identical_repeated_runs(tmp_pat
     upscale(tmp_path / "in", tmp_path / "b", model=model, bc=bc, seed=99)  # the seed no longer matters
     assert first["images"][0]["tiles"] == tiles and first["bc"]["mode"] == mode
     np.testing.assert_array_equal(read_image(tmp_path / "a" / "x.png").rgb, read_image(tmp_path / "b" / "x.png").rgb)
-    ddpm = sampler_config(model.recipe.sampler, sampler="ddpm", steps=3)
+    ddpm = model.recipe.sampler.with_overrides(sampler="ddpm", steps=3)
     with pytest.raises(UsageError, match="deterministic sampler"):
         upscale(tmp_path / "in", tmp_path / "c", model=model, bc=bc, sampler_cfg=ddpm)
 

@@ -1,0 +1,54 @@
+"""Option groups shared by several commands, declared once so their names, checks and help cannot drift.
+
+Model choice: ``--method/--recipe/--weights``; sampler: ``--sampler/--steps/--order/--eta``
+(and CCSR's ``--t-max/--t-min``). Sampler names and help come from the catalogue
+(:mod:`srkit.sampler_catalogue`); values are checked once, by the recipe's
+``SamplerConfig``, and this module only renames the recipe field to the flag in
+the one-line error. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from srkit.errors import RecipeError, UsageError
+from srkit.recipes import SamplerConfig
+from srkit.sampler_catalogue import order_options_text, sampler_names_text
+
+MethodOpt = Annotated[
+    Optional[str],
+    typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`); default: the command's, or the recipe stored in --weights."),
+]
+RecipeOpt = Annotated[Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")]
+WeightsOpt = Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")]
+SamplerOpt = Annotated[Optional[str], typer.Option("--sampler", help=f"{sampler_names_text()} (default: the recipe's).")]
+StepsOpt = Annotated[Optional[int], typer.Option("--steps", help="Sampling steps (default: the recipe's). NFE is reported.")]
+OrderOpt = Annotated[Optional[int], typer.Option("--order", help=f"Solver order 1-3 ({order_options_text()}).")]
+EtaOpt = Annotated[Optional[float], typer.Option("--eta", help="DDIM eta in [0, 1] (0 = deterministic).")]
+TMaxOpt = Annotated[Optional[float], typer.Option("--t-max", help="CCSR: start of the truncated interval, fraction of T (paper 2/3).")]
+TMinOpt = Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of the truncated interval, fraction of T (paper 1/3).")]
+
+_FLAGS = {"steps": "--steps", "order": "--order", "eta": "--eta", "t_max": "--t-max", "t_min": "--t-min", "kind": "--sampler"}
+
+
+def sampler_overrides(
+    base: SamplerConfig,
+    *,
+    sampler: str | None = None,
+    steps: int | None = None,
+    order: int | None = None,
+    eta: float | None = None,
+    t_max: float | None = None,
+    t_min: float | None = None,
+) -> SamplerConfig:
+    """``base`` with the sampler options of the command line, checked once (by ``SamplerConfig``); errors name the flag."""
+    try:
+        return base.with_overrides(sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+    except RecipeError as err:
+        field, _, problem = str(err).partition(": ")
+        if field in _FLAGS:
+            raise UsageError(f"{_FLAGS[field]} {problem}") from None
+        raise UsageError(f"sampler settings: {err}") from None
