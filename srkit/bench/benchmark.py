@@ -39,9 +39,10 @@ from srkit.bench.upscalers import (
 )
 from srkit.errors import UsageError
 
+from srkit.model import AnyModel, SRModel, model_name
+
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
     from srkit.recipes import SamplerConfig
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -55,7 +56,7 @@ class BenchRow:
     and boundary condition (None: fresh seeded noise)."""
 
     label: str
-    model: "SRModel"
+    model: AnyModel
     sampler: "SamplerConfig | None" = None
     degradation: str | None = None
     bc: "BoundaryCondition | None" = None
@@ -139,8 +140,15 @@ class BenchResult:
 # --- rows ------------------------------------------------------------------------------------
 
 
+def training_degradation(model: AnyModel) -> str:
+    """The degradation a model was trained for: its recipe's, a released model's ``degradation``, else bicubic."""
+    if isinstance(model, SRModel):
+        return model.recipe.data.degradation
+    return str(getattr(model, "degradation", "bicubic"))
+
+
 def _lr_source(dataset: BenchDataset, row: BenchRow) -> str:
-    return dataset.source(row.degradation or row.model.recipe.data.degradation)
+    return dataset.source(row.degradation or training_degradation(row.model))
 
 
 def _bicubic_rows(dataset: BenchDataset, rows: Sequence[BenchRow]) -> list[tuple[str, int, str]]:
@@ -173,20 +181,21 @@ class _RowRun:
     description: dict[str, Any]
 
 
-def _describe_model_row(row: BenchRow, upscaler: ModelUpscaler) -> dict[str, Any]:
-    cfg = upscaler.sampler
-    uses_order = "order" in upscaler.bound.spec.options
+def _describe_model_row(model: AnyModel, upscaler: ModelUpscaler) -> dict[str, Any]:
+    bound = upscaler.bound
     parts = upscaler.parameters()
-    return {
-        "method": row.model.recipe.name,
-        "sampler": upscaler.bound.spec.cli_name,
-        "steps": cfg.steps,
-        "order": cfg.order if uses_order else None,
+    described = {
+        "method": model_name(model),
+        "sampler": "-" if bound is None else bound.spec.cli_name,
+        "steps": None,
+        "order": upscaler.run.sampler_order(),
         "params": sum(parts.values()),
         "params_detail": parameter_text(parts),
-        "model_id": row.model.model_id,
-        "sampler_config": dataclasses.asdict(cfg),
+        "model_id": model.model_id,
     }
+    if bound is not None and bound.config is not None:
+        described.update(steps=bound.config.steps, sampler_config=dataclasses.asdict(bound.config))
+    return described
 
 
 def _bicubic_description() -> dict[str, Any]:
@@ -196,14 +205,20 @@ def _bicubic_description() -> dict[str, Any]:
 def _plan(
     rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device,
     color_fix: str = "none",
+    baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> list[_RowRun]:
     plan = []
     if include_bicubic:
         for label, scale, source in _bicubic_rows(dataset, rows):
             plan.append(_RowRun(label, BicubicUpscaler(scale, device), source, _bicubic_description()))
+        for name, model in baselines:
+            for label, scale, source in _bicubic_rows(dataset, rows):
+                if scale == model.scale:
+                    upscaler = ModelUpscaler(model, None, tile)
+                    plan.append(_RowRun(label.replace(BICUBIC, name, 1), upscaler, source, _describe_model_row(model, upscaler)))
     for row in rows:
-        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile, bc=row.bc, color_fix=color_fix)
-        plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row, upscaler)))
+        upscaler = ModelUpscaler(row.model, row.sampler, tile, bc=row.bc, color_fix=color_fix)
+        plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row.model, upscaler)))
     return plan
 
 
@@ -299,6 +314,7 @@ def run_bench(
     weights_dir: str | Path | None = None,
     include_bicubic: bool = True,
     color_fix: str = "none",
+    baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> BenchResult:
     """Benchmark ``rows`` (plus the bicubic baseline) on ``dataset``; write the result files when ``out_dir`` is set.
 
@@ -308,6 +324,8 @@ def run_bench(
     ``tile``: output pixels, ``"auto"`` or None (whole images). Metrics that cannot
     run offline are reported unavailable (``result.unavailable``) without failing the run.
     ``color_fix`` (``none``, ``wavelet``, ``adain``) applies to the model rows, not to bicubic.
+    ``baselines``: ``(name, model)`` pairs of released models (e.g. Real-ESRGAN) shown beside
+    bicubic, one row per LR source of their scale (with ``include_bicubic``).
     """
     from srkit.metrics import parse_metrics
 
@@ -315,7 +333,7 @@ def run_bench(
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)
     notify = progress or (lambda kind, info: None)
-    plan = _plan(rows, dataset, tile, include_bicubic, device, color_fix)
+    plan = _plan(rows, dataset, tile, include_bicubic, device, color_fix, baselines)
     out = Path(out_dir) if out_dir is not None else None
     image_dir = out / "images" if out is not None and save_images else None
     if image_dir is not None:

@@ -71,8 +71,13 @@ def parse_method_specs(values: list[str] | tuple[str, ...]) -> list[MethodSpec]:
     return specs
 
 
-def sampler_for(spec: MethodSpec, recipe_sampler: SamplerConfig) -> SamplerConfig:
-    """The recipe's sampler with the spec's overrides (a new sampler starts from its own defaults)."""
+def sampler_for(spec: MethodSpec, recipe_sampler: SamplerConfig | None) -> SamplerConfig | None:
+    """The recipe's sampler with the spec's overrides (a new sampler starts from its own defaults); None for a
+    released model (``recipe_sampler`` None), which takes no overrides."""
+    if recipe_sampler is None:
+        if (spec.steps, spec.sampler, spec.order) != (None, None, None):
+            raise UsageError(f"--methods '{spec.label}': a released model samples as released; give it no STEPS, SAMPLER or ORDER")
+        return None
     try:
         return recipe_sampler.with_overrides(sampler=spec.sampler, steps=spec.steps, order=spec.order)
     except RecipeError as err:

@@ -39,7 +39,7 @@ from srkit.errors import UsageError
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
+    from srkit.model import SRModel
     from srkit.recipes import SamplerConfig
 
 Progress = Callable[[str, dict[str, Any]], None]

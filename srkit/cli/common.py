@@ -20,7 +20,7 @@ import typer
 from typing_extensions import Annotated, Self
 
 from srkit.devices import resolve_device
-from srkit.errors import SrkitError
+from srkit.errors import SettingError, SrkitError
 from srkit.jsonable import json_safe
 
 if TYPE_CHECKING:
@@ -149,6 +149,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         debug = bool(kwargs.get("debug", False))
         try:
             return fn(*args, **kwargs)
+        except SettingError as err:  # a library setting, named as the flag that sets it
+            fail(f"--{err.setting.replace('_', '-')} {err.problem}", err.exit_code, debug)
         except SrkitError as err:
             fail(str(err), err.exit_code, debug)
         except KeyboardInterrupt:

@@ -34,6 +34,28 @@ TMinOpt = Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of 
 _FLAGS = {"steps": "--steps", "order": "--order", "eta": "--eta", "t_max": "--t-max", "t_min": "--t-min", "kind": "--sampler"}
 
 
+def sampler_for_model(
+    model: object,
+    *,
+    sampler: str | None = None,
+    steps: int | None = None,
+    order: int | None = None,
+    eta: float | None = None,
+    t_max: float | None = None,
+    t_min: float | None = None,
+) -> SamplerConfig | None:
+    """The sampler settings of a run on ``model``: its recipe's with the command-line overrides (None for a released
+    model, which samples as released and refuses overrides in one line)."""
+    recipe = getattr(model, "recipe", None)
+    given = {"--sampler": sampler, "--steps": steps, "--order": order, "--eta": eta, "--t-max": t_max, "--t-min": t_min}
+    if recipe is None:
+        flags = [flag for flag, value in given.items() if value is not None]
+        if flags:
+            raise UsageError(f"{'/'.join(flags)} do not apply to the released model {getattr(model, 'model_id', '')}: it samples as released")
+        return None
+    return sampler_overrides(recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+
+
 def sampler_overrides(
     base: SamplerConfig,
     *,

@@ -9,7 +9,8 @@ import typer
 from typing_extensions import Annotated
 
 from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
-from srkit.cli.options import EtaOpt, MethodOpt, OrderOpt, RecipeOpt, SamplerOpt, StepsOpt, TMaxOpt, TMinOpt, WeightsOpt, sampler_overrides
+from srkit.cli.options import EtaOpt, MethodOpt, OrderOpt, RecipeOpt, SamplerOpt, StepsOpt, TMaxOpt, TMinOpt, WeightsOpt, sampler_for_model
+from srkit.devices import resolve_device
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -48,50 +49,34 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    from srkit.cli.common import resolve_device
-    from srkit.infer.bc import bc_sampler_note, check_bc_for_run, load_bc, resolve_bc_path
-    from srkit.infer.color_fix import color_fix_by_name
+    from srkit.infer.bc import bc_sampler_note, load_bc, resolve_bc_path
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
-    from srkit.infer.upscale import output_scale, parse_tile, plan_jobs, upscale
+    from srkit.infer.run import RunOptions, UpscaleRun
+    from srkit.infer.upscale import output_scale, plan_jobs, upscale
+    from srkit.model import model_name
 
     out = Output(json_mode=json_out, quiet=quiet)
-    tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
-    color_fix_by_name(color_fix)
+    options = RunOptions.parse(tile=tile, overlap=tile_overlap, batch=batch, color_fix=color_fix)  # fail fast, before loading
     output_scale(scale, 1)
-    plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
+    jobs = plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
     warning = precision_warning(precision, device_name)
     if warning:
         out.info(warning)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_overrides(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
-    boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
-    if boundary is not None:
-        check_bc_for_run(boundary, model, sampler_cfg)  # a refused BC says so in one line, before any note
-        note = bc_sampler_note(boundary, sampler_cfg)
+    sampler_cfg = sampler_for_model(model, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
+    boundary = load_bc(resolve_bc_path(bc, model_name(model)), mode=bc_mode) if bc is not None else None
+    run = UpscaleRun.build(model, sampler=sampler_cfg, bc=boundary, options=options)  # a refused BC says so in one line, before any note
+    if boundary is not None and run.sampler is not None and run.sampler.config is not None:
+        note = bc_sampler_note(boundary, run.sampler.config)
         if note:
             out.info(note)
     with ProgressView(out) as view:
         report = upscale(
-            input,
-            output,
-            model=model,
-            sampler_cfg=sampler_cfg,
-            seed=seed,
-            bc=boundary,
-            scale=scale,
-            color_fix=color_fix,
-            tile=tile_spec,
-            tile_overlap=tile_overlap,
-            batch=batch,
-            ext=ext,
-            suffix=suffix,
-            overwrite=overwrite,
-            skip_unreadable=skip_unreadable,
-            progress=view,
-            shard=shard,
+            input, output, run=run, seed=seed, scale=scale, ext=ext, suffix=suffix, overwrite=overwrite,
+            skip_unreadable=skip_unreadable, progress=view, shard=shard, jobs=jobs,
         )
     if shard.is_main:
         out.result(report, lambda console: render_report(console, report, output))

@@ -12,7 +12,7 @@ noise, blending), ``tiling`` (tile plans, Gaussian-tapered blending),
 
 from srkit.infer.bc import BoundaryCondition, load_bc, save_bc
 from srkit.infer.bc_search import SearchSettings, find_bc
-from srkit.infer.model import SRModel, load_model, model_from_modules
+from srkit.model import SRModel, load_model, model_from_modules
 
 # ``upscale`` lives in srkit.infer.upscale (not re-exported: the name would hide the module).
 

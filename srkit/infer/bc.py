@@ -38,7 +38,7 @@ from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_c
 
 if TYPE_CHECKING:
     from srkit.diffusion.build import BoundSampler
-    from srkit.infer.model import SRModel
+    from srkit.model import SRModel
 
 BC_KIND = "bc"
 BC_TENSOR = "x_T"

@@ -44,7 +44,7 @@ from srkit.errors import UsageError
 from srkit.infer.bc import BoundaryCondition, save_bc
 from srkit.infer.criteria import Criterion
 from srkit.infer.distributed import Shard, barrier, current_shard
-from srkit.infer.model import SRModel
+from srkit.model import SRModel
 from srkit.infer.references import ReferenceSet
 from srkit.infer.search_progress import Pair, PairStore, progress_paths
 from srkit.infer.seeding import cpu_generator, derive_seed

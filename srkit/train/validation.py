@@ -20,6 +20,8 @@ from torch import Tensor
 
 from srkit.io.discovery import find_images
 from srkit.io.images import write_image
+from srkit.metrics.fidelity import psnr, ssim
+from srkit.model.condition import upsample_condition
 from srkit.recipes import Recipe
 from srkit.train.data import ImageCache, reflect_pad_to
 from srkit.train.seeding import Stream, numpy_rng, torch_rng
@@ -70,9 +72,6 @@ class Validator:
 
     def run(self, task: Task, averaged: dict, grid_path: Path | None) -> dict[str, float]:
         """Score the EMA model on the pairs (``val_psnr``, ``val_ssim``) and write the grid when a path is given."""
-        from srkit.infer.resize import upsample_condition
-        from srkit.metrics.fidelity import psnr, ssim
-
         outputs = []
         for start in range(0, self.hr.shape[0], self.batch_size):
             chunk = slice(start, start + self.batch_size)

@@ -1,7 +1,7 @@
 """Model checkpoints written by training, and weights read from other runs (``--init``, autoencoders).
 
 A model checkpoint is one self-contained safetensors file (see
-:mod:`srkit.infer.model`): tensors ``net.*`` / ``decoder.*`` / ``autoencoder.*``
+:mod:`srkit.model.loading`): tensors ``net.*`` / ``decoder.*`` / ``autoencoder.*``
 and metadata ``kind``, ``recipe`` (JSON of ``recipe.to_dict()``), ``step``,
 ``params``, ``recipe_name``, ``model_id`` and ``srkit_version``.
 """
@@ -16,9 +16,9 @@ import torch
 
 from srkit.errors import WeightsError
 from srkit.io.checkpoints import load_checkpoint, save_checkpoint
+from srkit.model import MODEL_KIND
 from srkit.recipes import Recipe
 
-MODEL_KIND = "srkit-model"
 AUTOENCODER_KIND = "srkit-autoencoder"
 
 

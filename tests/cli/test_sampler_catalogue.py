@@ -72,7 +72,7 @@ def test_toy_sampler_runs_through_upscale_and_bench(toy: SamplerEntry, capsys, t
 
     write_image(tmp_path / "hr" / "h.png", (rng.random((16, 16, 3)) * 255).astype(np.uint8))
     code, out, err = run(capsys, "bench", "--data", tmp_path / "hr", "--methods", "optimal-bc:2:toy", "--weights",
-                         f"optimal-bc={weights}", "--metrics", "psnr", "--device", "cpu", "--json", "--quiet")
+                         f"optimal-bc={weights}", "--metrics", "psnr", "--device", "cpu", "--json", "--quiet", "--no-realesrgan")
     assert code == 0, err
     row = json.loads(out)["rows"][1]
     assert (row["sampler"], row["nfe"]) == ("toy", 2)

@@ -9,7 +9,7 @@ from tests.infer.tiny_model import tiny_recipe
 from torch import nn
 
 from srkit.infer.bc import BoundaryCondition
-from srkit.infer.model import model_from_modules
+from srkit.model import model_from_modules
 from srkit.infer.pipeline import Tiling, plan_for, super_resolve_image
 from srkit.infer.seeding import cpu_generator
 from srkit.recipes import SamplerConfig

@@ -65,7 +65,7 @@ MODEL_CASES: dict[str, str] = {"resshift": "bb2f4a3e14b638d6", "dossr": "1684a10
 
 @pytest.mark.parametrize("method", list(MODEL_CASES))
 def test_builtin_model_super_resolve_is_pinned(method: str) -> None:
-    from srkit.infer.model import load_model
+    from srkit.model import load_model
     from srkit.recipes import load_recipe
 
     model = load_model(None, recipe=load_recipe(method))
