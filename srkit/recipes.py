@@ -22,7 +22,7 @@ from typing import Any, Literal, Mapping
 
 from srkit.config_schema import check, closest_key, coerce, from_mapping, to_mapping
 from srkit.errors import RecipeError, UsageError
-from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_cli_name, sampler_entry
+from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_entry
 
 ProcessKind = Literal["vp", "resshift", "dossr"]
 

@@ -37,7 +37,7 @@ from srkit.bench.upscalers import (
     Upscaler,
     parameter_text,
 )
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 
 from srkit.model import AnyModel, SRModel, model_name
 
@@ -164,7 +164,7 @@ def _check_rows(rows: Sequence[BenchRow], runs: int) -> None:
     if not rows:
         raise UsageError("nothing to benchmark: give at least one method row (bicubic is added by itself)")
     if runs < 1:
-        raise UsageError(f"--runs must be >= 1, got {runs}")
+        raise SettingError("runs", f"must be >= 1, got {runs}")
     labels = [row.label for row in rows]
     repeated = sorted({label for label in labels if labels.count(label) > 1 or label == BICUBIC})
     if repeated:

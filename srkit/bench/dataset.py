@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from srkit.errors import InputError, UsageError
+from srkit.errors import InputError, SettingError, UsageError
 from srkit.io.discovery import InputItem
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def open_dataset(
     from srkit.io.discovery import find_images, outside_folder
 
     if limit is not None and limit < 1:
-        raise InputError(f"--limit must be >= 1, got {limit}")
+        raise SettingError("limit", f"must be >= 1, got {limit}")
     items = outside_folder(find_images(data), exclude)[:limit]
     if not items:
         raise InputError(f"no images in {data} outside the output folder {exclude}")

@@ -35,7 +35,7 @@ from srkit.bench.scoring import MetricValues, Scorer, metric_device
 from srkit.bench.tables import write_csv, write_json
 from srkit.bench.timing import device_name
 from srkit.bench.upscalers import ModelUpscaler
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
@@ -239,9 +239,9 @@ def run_stability(
     from srkit.metrics import parse_metrics
 
     if runs < 2:
-        raise UsageError(f"--runs must be >= 2 to measure a spread, got {runs}")
+        raise SettingError("runs", f"must be >= 2 to measure a spread, got {runs}")
     if save_best_worst and out_dir is None:
-        raise UsageError("--save-best-worst needs --out")
+        raise UsageError("saving the best and worst runs needs an output folder")
     names = parse_metrics(",".join([RANKING_METRIC, *metrics]))
     sampler_cfg = sampler or model.recipe.sampler
     upscaler = ModelUpscaler(model, sampler_cfg, tile, color_fix=color_fix)

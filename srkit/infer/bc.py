@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
-from srkit.errors import UsageError, WeightsError
+from srkit.errors import SettingError, WeightsError
 from srkit.recipes import SamplerConfig
 from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_cli_name
 
@@ -63,7 +63,7 @@ class BoundaryCondition:
 
     def __post_init__(self) -> None:
         if self.mode not in BC_MODES:
-            raise UsageError(f"--bc-mode must be one of {', '.join(BC_MODES)}, got {self.mode!r}")
+            raise SettingError("bc_mode", f"must be one of {', '.join(BC_MODES)}, got {self.mode!r}")
 
     @property
     def per_tile(self) -> bool:
@@ -110,7 +110,7 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
 
     path = WEIGHTS_DIR / f"{method}{BC_SUFFIX}"
     if not path.is_file():
-        raise UsageError(f"--bc builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
+        raise SettingError("bc", f"builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
     return path
 
 
@@ -120,7 +120,7 @@ def load_bc(path: str | Path, mode: str = "mosaic") -> BoundaryCondition:
 
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"--bc {path}: file not found (make one with `srkit find-bc --out {path.name}`)")
+        raise SettingError("bc", f"{path}: file not found (make one with `srkit find-bc`)")
     tensors, meta = load_checkpoint(path)
     extra = dict(meta.extra)
     if meta.kind != BC_KIND or BC_TENSOR not in tensors:
@@ -154,15 +154,15 @@ def _is_json(text: str) -> bool:
 def check_bc_fits(bc: BoundaryCondition, *, model_id: str, channels: int, sampler_kind: str, deterministic: bool) -> None:
     """Refuse a BC that cannot work: wrong channel count or a stochastic sampler; model id mismatch is an error too."""
     if bc.shape[0] != channels:
-        raise UsageError(f"--bc has {bc.shape[0]} channels but this model's start state has {channels}")
+        raise SettingError("bc", f"has {bc.shape[0]} channels but this model's start state has {channels}")
     if not deterministic:
-        raise UsageError(
-            f"--bc needs a deterministic sampler ({', '.join(map(sampler_cli_name, deterministic_samplers()))}; "
+        raise SettingError(
+            "bc", f"needs a deterministic sampler ({', '.join(map(sampler_cli_name, deterministic_samplers()))}; "
             f"with eta 0 where it has one); '{sampler_kind}' adds fresh noise at "
             "every step, so a fixed x_T would not determine the output"
         )
     if bc.model_id and model_id not in ("", "in-memory", "unknown") and bc.model_id != model_id:
-        raise UsageError(f"--bc was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
+        raise SettingError("bc", f"was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
 
 
 def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler: "BoundSampler | SamplerConfig") -> None:
@@ -192,7 +192,7 @@ def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tupl
     _, height, width = bc.shape
     out_h, out_w = height * latent_factor, width * latent_factor
     if out_h % scale or out_w % scale:
-        raise UsageError(f"--bc of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
+        raise SettingError("bc", f"of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
     return out_h // scale, out_w // scale
 
 

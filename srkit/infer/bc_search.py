@@ -40,7 +40,7 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import Tensor
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.infer.bc import BoundaryCondition, save_bc
 from srkit.infer.criteria import Criterion
 from srkit.infer.distributed import Shard, barrier, current_shard
@@ -69,11 +69,11 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         if self.candidates < 1:
-            raise UsageError(f"--candidates must be >= 1, got {self.candidates}")
+            raise SettingError("candidates", f"must be >= 1, got {self.candidates}")
         if self.strategy not in STRATEGIES:
-            raise UsageError(f"--strategy must be exhaustive, racing or both, got '{self.strategy}'")
+            raise SettingError("strategy", f"must be exhaustive, racing or both, got '{self.strategy}'")
         if self.batch < 1:
-            raise UsageError(f"--batch must be >= 1, got {self.batch}")
+            raise SettingError("batch", f"must be >= 1, got {self.batch}")
 
 
 def check_deterministic(cfg: SamplerConfig) -> None:

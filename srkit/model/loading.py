@@ -94,7 +94,7 @@ def _stored_recipe(data: Mapping[str, Any], path: Path) -> Recipe | None:
     try:
         return recipe_from_mapping(data, source=str(path))
     except Exception as err:  # noqa: BLE001 - an old or foreign recipe: say which file
-        raise WeightsError(f"checkpoint {path} holds a recipe this srkit cannot read ({err}); pass --recipe") from None
+        raise WeightsError(f"checkpoint {path} holds a recipe this srkit cannot read ({err}); name the recipe to use") from None
 
 
 def _check_network_matches(recipe: Recipe, stored: Recipe | None, path: Path) -> None:
@@ -102,7 +102,7 @@ def _check_network_matches(recipe: Recipe, stored: Recipe | None, path: Path) ->
         return
     raise WeightsError(
         f"weights {path} were trained with recipe '{stored.name}' whose network differs from recipe '{recipe.name}'; "
-        f"drop --method/--recipe to use the checkpoint's own recipe"
+        f"name no recipe to use the checkpoint's own"
     )
 
 
@@ -181,7 +181,7 @@ def load_model(
     stored = _stored_recipe(meta.recipe, path)
     if recipe is None:
         if stored is None:
-            raise WeightsError(f"checkpoint {path} stores no recipe; pass --method or --recipe")
+            raise WeightsError(f"checkpoint {path} stores no recipe; name the recipe it was trained with")
         recipe = stored
     _check_network_matches(recipe, stored, path)
     if recipe.task != "diffusion":

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from srkit.diffusion.build import BoundSampler, build_process, build_sampler
+from srkit.diffusion.build import BoundSampler, build_sampler
 from srkit.diffusion.denoiser import Denoiser
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError

@@ -16,7 +16,6 @@ import torch
 
 from srkit.errors import WeightsError
 from srkit.io.checkpoints import load_checkpoint, save_checkpoint
-from srkit.model import MODEL_KIND
 from srkit.recipes import Recipe
 
 AUTOENCODER_KIND = "srkit-autoencoder"

@@ -8,8 +8,6 @@ supports is one row of the torch-free catalogue :data:`srkit.sampler_catalogue.C
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from srkit.diffusion.samplers.ccsr import sample_ccsr
 from srkit.diffusion.samplers.common import SampleResult, StepCallback

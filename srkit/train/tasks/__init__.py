@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.recipes import Recipe
 from srkit.train.tasks.base import Task
 
@@ -24,7 +24,7 @@ def build_task(recipe: Recipe, *, stage: int, init: str | Path | None, device: t
 
         return DecoderTask(recipe, device, seed=seed, init=init)
     if stage != 1:
-        raise UsageError(f"--stage must be 1 or 2, got {stage}")
+        raise SettingError("stage", f"must be 1 or 2, got {stage}")
     from srkit.train.tasks.diffusion import DiffusionTask
 
     return DiffusionTask(recipe, device, seed=seed, init=init)
