@@ -9,7 +9,8 @@ import typer
 from typing_extensions import Annotated
 
 from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
-from srkit.cli.options import RecipeOpt, WeightsOpt, sampler_overrides
+from srkit.cli.options import RecipeOpt, WeightsOpt
+from srkit.devices import resolve_device
 from srkit.sampler_catalogue import deterministic_samplers, sampler_names_text
 
 HELP = (
@@ -43,52 +44,19 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    from srkit.cli.common import resolve_device
-    from srkit.errors import UsageError
-    from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler, find_bc
-    from srkit.infer.criteria import make_criterion
+    from srkit.infer.bc_run import find_bc
     from srkit.infer.distributed import current_shard
-    from srkit.infer.loading import open_model
-    from srkit.infer.pipeline import alignment
-    from srkit.infer.references import check_crop, made_references, paired_references
-    from srkit.recipes import BCConfig, SamplerConfig
-    from srkit.sampler_catalogue import sampler_entry
 
     output = Output(json_mode=json_out, quiet=quiet)
-    if (ref_dir is None) == (hr_dir is None):
-        raise UsageError("pass exactly one of --ref-dir (paired hr/ and lr/ folders) or --hr-dir (photos degraded with the recipe's preset)")
-    if out.suffix != ".safetensors":
-        raise UsageError(f"--out must name a .safetensors file, got {out}")
     shard = current_shard()
-    device_name = shard.device(resolve_device(device))
-    if metric is not None:  # a learned metric's weights are checked before the model is loaded
-        make_criterion(metric, device=device_name, weights_dir=weights_dir)
-    model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision="fp32", default_method=DEFAULT_METHOD)
-    check_process_has_ode_sampler(model.process.kind)
-    bc_cfg = model.recipe.bc or BCConfig()
-    entry = sampler_entry(sampler or bc_cfg.sampler)
-    base = SamplerConfig(kind=entry.name, steps=bc_cfg.steps, order=bc_cfg.order if "order" in entry.options else 1)
-    sampler_cfg = sampler_overrides(base, steps=steps, order=order, eta=0.0)
-    check_deterministic(sampler_cfg)
-    settings = SearchSettings(
-        candidates=candidates or bc_cfg.candidates, sampler=sampler_cfg, strategy=strategy or bc_cfg.strategy, batch=batch, seed=seed  # type: ignore[arg-type]
-    )
-    criterion = make_criterion(metric or bc_cfg.metric, device=device_name, weights_dir=weights_dir)
-    size = crop or bc_cfg.crop
-    check_crop(size, model.scale, alignment(model))
-    count = ref or bc_cfg.ref
-    if ref_dir is not None:
-        references = paired_references(ref_dir, count, size, model.scale)
-    else:
-        references = made_references(hr_dir, count, size, model.scale, model.recipe.data.degradation, seed)  # type: ignore[arg-type]
-
     with SearchProgress(output) as view:
-        report = find_bc(model, references, criterion, settings, out=out, resume=resume, progress=view, shard=shard)
+        report = find_bc(
+            method, recipe=recipe, weights=weights, ref_dir=ref_dir, hr_dir=hr_dir, out=out, ref=ref, candidates=candidates,
+            crop=crop, sampler=sampler, steps=steps, order=order, metric=metric, strategy=strategy, batch=batch, resume=resume,
+            weights_dir=weights_dir, device=shard.device(resolve_device(device)), seed=seed, progress=view, shard=shard,
+        )
     if shard.is_main:
         output.result(report, lambda console: render_report(console, report))
-
-
-DEFAULT_METHOD = "sr3"
 
 
 class SearchProgress:
