@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
 from srkit.cli.options import RecipeOpt, WeightsOpt
 from srkit.devices import resolve_device
 from srkit.sampler_catalogue import deterministic_samplers, sampler_names_text
@@ -59,28 +59,17 @@ def command(
         output.result(report, lambda console: render_report(console, report))
 
 
-class SearchProgress:
+class SearchProgress(EventBars):
     """One rich progress bar per evaluation phase (exhaustive pass or racing round), with ETA."""
 
     def __init__(self, output: Output) -> None:
-        self.output = output
-        self.bar = None
+        super().__init__(output)
         self.task = None
         self.label = None
-
-    def __enter__(self) -> "SearchProgress":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
     def __call__(self, kind: str, info: dict) -> None:
         if kind != "pairs":
             return
-        if self.bar is None:
-            self.bar = self.output.progress()
-            self.bar.start()
         if info["label"] != self.label:
             self.label = info["label"]
             self.task = self.bar.add_task(self.label, total=info["total"], info="pairs")

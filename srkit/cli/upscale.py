@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventBars, JsonOpt, Output, QuietOpt, SeedOpt, handle_errors
 from srkit.cli.options import EtaOpt, MethodOpt, OrderOpt, RecipeOpt, SamplerOpt, StepsOpt, TMaxOpt, TMinOpt, WeightsOpt, sampler_for_model
 from srkit.devices import resolve_device
 
@@ -85,33 +85,23 @@ def command(
 DEFAULT_METHOD = "dossr"
 
 
-class ProgressView:
+class ProgressView(EventBars):
     """Rich progress fed by ``upscale``'s events: a bar over images, one over the tiles of a tiled image
     (or the sampler steps of an untiled one)."""
 
     def __init__(self, out: Output) -> None:
-        self.out = out
-        self.bar = None
+        super().__init__(out)
         self.images = None
         self.detail = None
         self.detail_label = ""
         self.tiled = False
 
-    def __enter__(self) -> "ProgressView":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
     def __call__(self, kind: str, info: dict) -> None:
         if kind == "unreadable":
-            self.out.info(f"left out, unreadable: {info['error']}")
+            self.output.info(f"left out, unreadable: {info['error']}")
         elif kind == "start":
-            self.bar = self.out.progress()
-            self.bar.start()
             self.images = self.bar.add_task("images", total=info["images"], info="")
-        elif self.bar is None:
+        elif self.images is None:
             return
         elif kind == "image_start":
             self.bar.update(self.images, info=info["name"])
