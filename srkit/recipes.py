@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from srkit.config_schema import check, closest_key, coerce, from_mapping, to_mapping
+from srkit.degrade.preset import list_presets
 from srkit.errors import RecipeError, UsageError
 from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_entry
 
@@ -123,6 +124,16 @@ class SamplerConfig:
         return dataclasses.replace(cfg, **changes)
 
 
+def is_preset_name(text: str) -> bool:
+    """Whether a ``data.degradation`` value names a built-in preset (not a YAML path)."""
+    return "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml"))
+
+
+def _unknown_preset(name: str) -> str:
+    near = closest_key(name, list_presets())
+    return f"unknown degradation preset {name!r}: " + (f"did you mean '{near}'?" if near else f"choose one of {', '.join(list_presets())}")
+
+
 def _unknown_sampler(kind: str) -> str:
     near = closest_key(kind, CATALOGUE)
     return f"unknown sampler {kind!r}: " + (f"did you mean '{near}'?" if near else f"choose one of {', '.join(CATALOGUE)}")
@@ -139,6 +150,8 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check(self.crop >= 8, "crop", f"must be >= 8 pixels, got {self.crop}")
+        if is_preset_name(self.degradation):  # a built-in name is resolved here; a YAML path is read where it is used
+            check(self.degradation in list_presets(), "degradation", _unknown_preset(self.degradation))
 
 
 @dataclass(frozen=True)
