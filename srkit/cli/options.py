@@ -9,14 +9,16 @@ the one-line error. Nothing here imports torch.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from typing_extensions import Annotated
 
 from srkit.errors import RecipeError, UsageError
-from srkit.recipes import SamplerConfig
 from srkit.sampler_catalogue import order_options_text, sampler_names_text
+
+if TYPE_CHECKING:  # srkit.recipes reads the preset list (yaml): not on the `srkit --help` path
+    from srkit.recipes import SamplerConfig
 
 MethodOpt = Annotated[
     Optional[str],
@@ -43,7 +45,7 @@ def sampler_for_model(
     eta: float | None = None,
     t_max: float | None = None,
     t_min: float | None = None,
-) -> SamplerConfig | None:
+) -> "SamplerConfig | None":
     """The sampler settings of a run on ``model``: its recipe's with the command-line overrides (None for a released
     model, which samples as released and refuses overrides in one line)."""
     recipe = getattr(model, "recipe", None)
@@ -57,7 +59,7 @@ def sampler_for_model(
 
 
 def sampler_overrides(
-    base: SamplerConfig,
+    base: "SamplerConfig",
     *,
     sampler: str | None = None,
     steps: int | None = None,
@@ -65,7 +67,7 @@ def sampler_overrides(
     eta: float | None = None,
     t_max: float | None = None,
     t_min: float | None = None,
-) -> SamplerConfig:
+) -> "SamplerConfig":
     """``base`` with the sampler options of the command line, checked once (by ``SamplerConfig``); errors name the flag."""
     try:
         return base.with_overrides(sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min)
