@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
+import yaml
+
 from srkit.config_schema import check, closest_key, coerce, from_mapping, to_mapping
 from srkit.degrade.preset import list_presets
 from srkit.errors import RecipeError, UsageError
+from srkit.nets.config import NETWORK_CONFIGS
 from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_entry
 
 ProcessKind = Literal["vp", "resshift", "dossr"]
@@ -288,8 +291,6 @@ class Recipe:
 # --- networks: the config classes belong to srkit.nets; resolved here by "kind" -------------
 
 def _network_kinds() -> dict[str, type]:
-    from srkit.nets.config import NETWORK_CONFIGS
-
     return dict(NETWORK_CONFIGS)
 
 
@@ -335,8 +336,6 @@ def list_recipes() -> list[str]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:

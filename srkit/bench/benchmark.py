@@ -38,7 +38,8 @@ from srkit.bench.upscalers import (
     parameter_text,
 )
 from srkit.errors import SettingError, UsageError
-
+from srkit.io.images import write_image
+from srkit.metrics import METRICS, parse_metrics
 from srkit.model import AnyModel, SRModel, model_name
 
 if TYPE_CHECKING:
@@ -124,8 +125,6 @@ class BenchResult:
 
     def header(self, pretty: bool = False) -> list[str]:
         """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
-        from srkit.metrics import METRICS
-
         fixed = [title if pretty else key for key, title in COLUMNS]
         return fixed + [f"{name} {METRICS[name].arrow}" if pretty else name for name in self.metrics]
 
@@ -284,8 +283,6 @@ def _run_row(
 
 
 def _save(image_dir: Path, folder: str, name: str, image: torch.Tensor) -> None:
-    from srkit.io.images import write_image
-
     write_image(under(image_dir, folder, name, ".png"), to_array(image))
 
 
@@ -327,8 +324,6 @@ def run_bench(
     ``baselines``: ``(name, model)`` pairs of released models (e.g. Real-ESRGAN) shown beside
     bicubic, one row per LR source of their scale (with ``include_bicubic``).
     """
-    from srkit.metrics import parse_metrics
-
     _check_rows(rows, runs)
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)

@@ -36,6 +36,11 @@ from srkit.bench.tables import write_csv, write_json
 from srkit.bench.timing import device_name
 from srkit.bench.upscalers import ModelUpscaler
 from srkit.errors import SettingError, UsageError
+from srkit.infer.bc import BoundaryCondition
+from srkit.infer.pipeline import alignment
+from srkit.infer.seeding import NoiseField
+from srkit.io.images import write_image
+from srkit.metrics import RunningStd, g_std, image_l_std, parse_metrics
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
@@ -97,10 +102,6 @@ class StabilityResult:
 
 def fixed_start_bc(model: "SRModel", lr: Tensor, seed: int) -> "BoundaryCondition":
     """The start noise of ``seed`` over the whole (alignment-padded) image, as a boundary condition for every run."""
-    from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.pipeline import alignment
-    from srkit.infer.seeding import NoiseField
-
     align = alignment(model)
     height, width = (-(-side // align) * align for side in lr.shape[-2:])
     _, channels, state_h, state_w = model.start_shape((1, 3, height, width))
@@ -133,8 +134,6 @@ def _one_image(
     keep_images: bool,
     notify: Progress,
 ) -> tuple[ImageStability, _Extremes]:
-    from srkit.metrics import RunningStd, image_l_std
-
     pixels, extremes = RunningStd(), _Extremes()
     seeds = [image_seed(seed, i, pair.name) for i in range(runs)]
     bc = fixed_start_bc(upscaler.model, pair.lr, seeds[0]) if fixed_start else None
@@ -154,8 +153,6 @@ def _one_image(
 
 def _summary(images: Sequence[ImageStability], metrics: Sequence[str]) -> dict[str, dict[str, float] | str]:
     """Per metric: the mean over all runs and images and the G-STD of eq. (4), or the unavailability message."""
-    from srkit.metrics import g_std
-
     out: dict[str, dict[str, float] | str] = {}
     for name in metrics:
         columns = [image.metric_values(name) for image in images]
@@ -195,8 +192,6 @@ def _write_image_files(out: Path, image: ImageStability, extremes: _Extremes, me
     rows = [[i, image.seeds[i]] + [run[name] for name in metrics] for i, run in enumerate(image.runs)]
     write_csv(under(out, "per_image", image.name, ".csv"), ["run", "seed", *metrics], rows)
     if save_best_worst and extremes.best[2] is not None and extremes.worst[2] is not None:
-        from srkit.io.images import write_image
-
         best, worst = to_array(extremes.best[2]), to_array(extremes.worst[2])
         gap = np.ones((best.shape[0], max(4, best.shape[1] // 64), 3), np.float32)
         write_image(under(out, "best_worst", image.name, ".png"), np.concatenate([best, gap, worst], axis=1))
@@ -236,8 +231,6 @@ def run_stability(
     ``degradation``: LR preset for an HR-only dataset (default: the recipe's
     training preset). PSNR is always computed: it ranks the best and worst run.
     """
-    from srkit.metrics import parse_metrics
-
     if runs < 2:
         raise SettingError("runs", f"must be >= 2 to measure a spread, got {runs}")
     if save_best_worst and out_dir is None:

@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 from torch import Tensor
 
 from srkit.errors import SettingError, WeightsError
+from srkit.io.checkpoints import CheckpointMeta, load_checkpoint, save_checkpoint
 from srkit.recipes import SamplerConfig
 from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_cli_name
+from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR
 
 if TYPE_CHECKING:
     from srkit.diffusion.build import BoundSampler
@@ -92,8 +94,6 @@ class BoundaryCondition:
 
 def save_bc(path: str | Path, bc: BoundaryCondition) -> Path:
     """Write ``bc`` atomically as a safetensors file (kind ``bc``)."""
-    from srkit.io.checkpoints import CheckpointMeta, save_checkpoint
-
     path = Path(path)
     save_checkpoint(path, {BC_TENSOR: bc.x_T.detach().float().cpu().contiguous()}, CheckpointMeta(kind=BC_KIND, extra=bc.metadata()))
     return path
@@ -106,8 +106,6 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
     """``--bc`` value -> file: a path, or ``builtin`` = the BC shipped with the method's built-in weights."""
     if str(value) != "builtin":
         return Path(value)
-    from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR
-
     path = WEIGHTS_DIR / f"{method}{BC_SUFFIX}"
     if not path.is_file():
         raise SettingError("bc", f"builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
@@ -116,8 +114,6 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
 
 def load_bc(path: str | Path, mode: str = "mosaic") -> BoundaryCondition:
     """Read a BC file, to be applied in ``mode``; one-line errors for a missing file, a non-BC checkpoint or a malformed tensor."""
-    from srkit.io.checkpoints import load_checkpoint
-
     path = Path(path)
     if not path.is_file():
         raise SettingError("bc", f"{path}: file not found (make one with `srkit find-bc`)")

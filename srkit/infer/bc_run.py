@@ -13,12 +13,21 @@ from typing import Any, Callable
 
 from srkit.errors import SettingError, UsageError
 from srkit.infer import bc_search
-from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler
+from srkit.infer.bc_search import (
+    SearchSettings,
+    check_deterministic,
+    check_process_has_ode_sampler,
+)
 from srkit.infer.criteria import make_criterion
 from srkit.infer.distributed import Shard, current_shard
 from srkit.infer.loading import open_model
 from srkit.infer.pipeline import alignment
-from srkit.infer.references import ReferenceSet, check_crop, made_references, paired_references
+from srkit.infer.references import (
+    ReferenceSet,
+    check_crop,
+    made_references,
+    paired_references,
+)
 from srkit.model import SRModel
 from srkit.model.surface import require_srkit_model
 from srkit.recipes import BCConfig, SamplerConfig

@@ -16,7 +16,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from srkit.errors import SettingError
+from srkit.errors import MetricUnavailable, SettingError
+from srkit.metrics import fidelity
 
 Score = Callable[[Tensor, Tensor], Tensor]
 CRITERIA = ("lpips", "dists", "psnr", "ssim", "mse")
@@ -46,11 +47,8 @@ def make_criterion(name: str, *, device: str | torch.device = "cpu", weights_dir
     if name == "mse":
         return Criterion(name, True, _mse)
     if name in ("psnr", "ssim"):
-        from srkit.metrics import fidelity
-
         fn = getattr(fidelity, name)
         return Criterion(name, False, lambda sr, hr: fn(sr.float(), hr.float()).double().cpu())
-    from srkit.errors import MetricUnavailable
     from srkit.metrics.perceptual import load_learned_metric
 
     try:

@@ -21,8 +21,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from srkit.degrade.online import RandomDegradation
 from srkit.errors import InputError, SettingError
 from srkit.infer.seeding import derive_seed
+from srkit.io.discovery import find_images
+from srkit.io.images import read_image
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,6 @@ def _centre(size: int, crop: int) -> int:
 
 def paired_references(ref_dir: Path, count: int, crop: int, scale: int) -> ReferenceSet:
     """The first ``count`` matching pairs of ``ref_dir/hr`` and ``ref_dir/lr``, centre-cropped."""
-    from srkit.io.discovery import find_images
-    from srkit.io.images import read_image
-
     for sub in ("hr", "lr"):
         if not (ref_dir / sub).is_dir():
             raise InputError(f"reference folder {ref_dir} needs hr/ and lr/ subfolders (missing {sub}/)")
@@ -87,10 +87,6 @@ def paired_references(ref_dir: Path, count: int, crop: int, scale: int) -> Refer
 
 def made_references(hr_dir: Path, count: int, crop: int, scale: int, degradation: str, seed: int) -> ReferenceSet:
     """``count`` pairs cut from the photos in ``hr_dir`` and degraded with the preset ``degradation``."""
-    from srkit.degrade.online import RandomDegradation
-    from srkit.io.discovery import find_images
-    from srkit.io.images import read_image
-
     degrade = RandomDegradation(degradation, scale)
     sizes = {item.path: read_image(item.path).rgb.shape[:2] for item in find_images(hr_dir)}
     usable = [path for path, (height, width) in sizes.items() if min(height, width) >= crop]

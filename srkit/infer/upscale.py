@@ -26,7 +26,13 @@ from srkit.infer.resize import resize_array
 from srkit.infer.run import TileSpec, UpscaleRun, parse_tile
 from srkit.infer.seeding import derive_seed
 from srkit.io.atomic import atomic_path, check_folder_path
-from srkit.io.discovery import find_images, output_file_for, output_paths, should_skip, without_own_outputs
+from srkit.io.discovery import (
+    find_images,
+    output_file_for,
+    output_paths,
+    should_skip,
+    without_own_outputs,
+)
 from srkit.io.formats import format_for_path
 from srkit.io.images import Image, read_image, write_image
 from srkit.model import AnyModel

@@ -219,6 +219,8 @@ def _load_released(
     """A converted official checkpoint (``kind = "srkit-released"``): its family's loader builds the pipeline."""
     if recipe is not None:
         raise WeightsError(f"{path} is a released model with its own architecture; it takes no srkit recipe")
-    from srkit.released.registry import load_released  # the family registry imports every family: only when needed
+    from srkit.released.registry import (
+        load_released,  # the family registry imports every family: only when needed
+    )
 
     return load_released(tensors, meta, device=device, precision=precision)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from srkit.degrade.online import RandomDegradation
 from srkit.io.discovery import find_images
 from srkit.io.images import write_image
 from srkit.metrics.fidelity import psnr, ssim
@@ -55,8 +56,6 @@ class Validator:
     """Fixed validation pairs of a run and how to score a model on them."""
 
     def __init__(self, folder: str | Path, recipe: Recipe, *, seed: int, device: torch.device) -> None:
-        from srkit.degrade.online import RandomDegradation
-
         items = find_images(folder)[: recipe.train.val_images]
         cache = ImageCache()
         crops = [centre_crop(cache.get(item.path), recipe.data.crop) for item in items]

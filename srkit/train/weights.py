@@ -16,6 +16,7 @@ import torch
 
 from srkit.errors import WeightsError
 from srkit.io.checkpoints import load_checkpoint, save_checkpoint
+from srkit.nets.config import WEIGHT_FREE_SETTINGS
 from srkit.recipes import Recipe
 
 AUTOENCODER_KIND = "srkit-autoencoder"
@@ -49,8 +50,6 @@ def _first_difference(stored: Any, expected: Any, path: str = "") -> str | None:
 
 def _weight_defining(block: Mapping[str, Any]) -> dict[str, Any]:
     """A network block as plain data, without the settings that define no weights."""
-    from srkit.nets.config import WEIGHT_FREE_SETTINGS
-
     return {k: v for k, v in json.loads(json.dumps(dict(block))).items() if k not in WEIGHT_FREE_SETTINGS}
 
 

@@ -82,3 +82,8 @@ def test_toy_sampler_refuses_options_it_does_not_take(toy: SamplerEntry, capsys,
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     code, _, err = run(capsys, "upscale", tmp_path / "a.png", tmp_path / "o", "--weights", weights, "--sampler", "toy", "--eta", "0.5")
     assert_one_line_error(code, err, 2, "sampler 'toy' has no eta setting")
+
+
+def test_the_architecture_doc_shows_the_catalogue_table() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert catalogue_markdown() in doc
