@@ -36,7 +36,7 @@ def sample_toy(
     for i, (t, s) in enumerate(zip(timesteps, timesteps[1:] + [-1])):
         out = denoiser(x, y, timestep(t, x), clip_x0=clip_x0)
         nxt = process.coef(s)
-        x = nxt.x0 * out.x0 + nxt.eps * out.eps
+        x = nxt.c_x0 * out.x0 + nxt.c_eps * out.eps
         if run.step_done(i, t, x, out.x0):
             return run.result(out.x0, stopped=True)
     return run.result(x)
