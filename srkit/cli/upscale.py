@@ -49,6 +49,7 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
+    from srkit.api import DEFAULT_METHOD
     from srkit.infer.bc import bc_sampler_note, load_bc, resolve_bc_path
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
@@ -81,8 +82,6 @@ def command(
     if shard.is_main:
         out.result(report, lambda console: render_report(console, report, output))
 
-
-DEFAULT_METHOD = "dossr"
 
 
 class ProgressView(EventBars):
