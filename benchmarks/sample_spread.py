@@ -30,7 +30,6 @@ from srkit.bench.dataset import open_dataset, to_array, to_tensor
 from srkit.bench.upscalers import BicubicUpscaler
 from srkit.infer.loading import open_model
 from srkit.infer.pipeline import super_resolve_image
-from srkit.infer.sampler_options import sampler_config
 from srkit.metrics.fidelity import psnr
 
 METHODS = ("resshift", "dossr", "ccsr")
@@ -41,7 +40,7 @@ def measure(method: str, data: str, centre_crop: int | None, samples: int) -> di
     """Mean PSNR-Y over the images of bicubic, one sample, the mean of ``samples`` samples and the 1-step estimate."""
     model = open_model(method=method, recipe_path=None, weights=None, device="cpu", precision="fp32", default_method=method)
     dataset = open_dataset(data, centre_crop=centre_crop)
-    one_step = sampler_config(model.recipe.sampler, steps=1)
+    one_step = model.sampler(model.recipe.sampler.with_overrides(steps=1))
     scores = []
     for index in track(range(len(dataset.names)), description=method, console=Console(stderr=True)):
         pair = dataset.pair(index, scale=model.scale, degradation=model.recipe.data.degradation)

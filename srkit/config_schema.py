@@ -179,14 +179,14 @@ def coerce(value: Any, tp: Any, path: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        options = [arg for arg in args if arg is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own error names the inner field (e.g. bc.sampler)
+            return coerce(value, options[0], path)
+        for arg in options:
             try:
                 return coerce(value, arg, path)
-            except RecipeError as err:
-                errors.append(str(err))
+            except RecipeError:
+                continue
         raise RecipeError(f"{path}: expected {_type_name(tp)}, got {value!r}")
     if origin is Literal:
         choices = get_args(tp)

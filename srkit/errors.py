@@ -40,3 +40,16 @@ class MetricUnavailable(SrkitError):
     """A metric whose pretrained weights are not present offline."""
 
     exit_code = 1
+
+
+class SettingError(UsageError):
+    """A bad value of one named run setting (``tile``, ``color_fix``, ``precision``...).
+
+    The library's message names the setting (``tile must be ...``); the CLI names
+    it as its flag (``--tile must be ...``), so library errors never speak of flags.
+    """
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting.replace('_', ' ')} {problem}")

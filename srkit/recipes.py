@@ -21,15 +21,12 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from srkit.config_schema import check, closest_key, coerce, from_mapping, parse_yaml, to_mapping
+from srkit.degrade.preset import list_presets
 from srkit.errors import RecipeError, UsageError
+from srkit.nets.config import NETWORK_CONFIGS
+from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_entry
 
 ProcessKind = Literal["vp", "resshift", "dossr"]
-SamplerKind = Literal["ddpm", "ddim", "dpm_solver", "resshift", "dos_sde", "ccsr"]
-
-
-def sampler_cli_name(kind: str) -> str:
-    """A sampler kind as the CLI spells it (``dpm_solver`` -> ``dpm-solver``)."""
-    return kind.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ class ObjectiveConfig:
 class SamplerConfig:
     """Sampler and its step count; NFE is reported by the sampler itself."""
 
-    kind: SamplerKind = "ddpm"
+    kind: str = "ddpm"  # a row of srkit.sampler_catalogue.CATALOGUE
     steps: int = 100
     order: int = 1
     eta: float = 0.0
@@ -91,13 +88,59 @@ class SamplerConfig:
     spacing: Literal["default", "uniform", "logsnr", "trailing"] = "default"
 
     def __post_init__(self) -> None:
+        check(self.kind in CATALOGUE, "kind", _unknown_sampler(self.kind))
         check(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")
         check(1 <= self.order <= 3, "order", f"must be 1, 2 or 3, got {self.order}")
         check(0.0 <= self.eta <= 1.0, "eta", f"must lie in [0, 1], got {self.eta}")
         check(0.0 < self.t_min < self.t_max <= 1.0, "t_min", "need 0 < t_min < t_max <= 1 (fractions of T)")
+        check(self.spacing in ("default", "uniform", "logsnr", "trailing"), "spacing",
+              f"must be default, uniform, logsnr or trailing, got {self.spacing!r}")
         if self.sections is not None:
             parts = [p.strip() for p in self.sections.split(",")]
             check(all(p.isdigit() and int(p) > 0 for p in parts), "sections", f"expected positive integers like '45,20,15,10,10', got {self.sections!r}")
+
+    def with_overrides(
+        self,
+        *,
+        sampler: str | None = None,
+        steps: int | None = None,
+        order: int | None = None,
+        eta: float | None = None,
+        t_max: float | None = None,
+        t_min: float | None = None,
+        spacing: str | None = None,
+    ) -> "SamplerConfig":
+        """This config with a run's overrides, validated like the recipe (a RecipeError names the field).
+
+        ``sampler`` may be spelt as the CLI does (``dpm-solver``). Switching to another
+        sampler resets the settings it does not share (order 1, eta 0, no sections,
+        default spacing) unless given, so e.g. DoSSR's order 3 is never inherited by accident.
+        """
+        cfg = self
+        if sampler is not None:
+            kind = sampler_entry(sampler).name
+            if kind != self.kind:
+                cfg = SamplerConfig(kind=kind, steps=self.steps, t_max=self.t_max, t_min=self.t_min, clip_x0=self.clip_x0)
+        given: dict[str, Any] = {"steps": steps, "order": order, "eta": eta, "t_max": t_max, "t_min": t_min, "spacing": spacing}
+        changes = {key: value for key, value in given.items() if value is not None}
+        if steps is not None:
+            changes["sections"] = None
+        return dataclasses.replace(cfg, **changes)
+
+
+def is_preset_name(text: str) -> bool:
+    """Whether a ``data.degradation`` value names a built-in preset (not a YAML path)."""
+    return "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml"))
+
+
+def _unknown_preset(name: str) -> str:
+    near = closest_key(name, list_presets())
+    return f"unknown degradation preset {name!r}: " + (f"did you mean '{near}'?" if near else f"choose one of {', '.join(list_presets())}")
+
+
+def _unknown_sampler(kind: str) -> str:
+    near = closest_key(kind, CATALOGUE)
+    return f"unknown sampler {kind!r}: " + (f"did you mean '{near}'?" if near else f"choose one of {', '.join(CATALOGUE)}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +154,8 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check(self.crop >= 8, "crop", f"must be >= 8 pixels, got {self.crop}")
+        if is_preset_name(self.degradation):  # a built-in name is resolved here; a YAML path is read where it is used
+            check(self.degradation in list_presets(), "degradation", _unknown_preset(self.degradation))
 
 
 @dataclass(frozen=True)
@@ -169,7 +214,7 @@ class BCConfig:
 
     ref: int = 300
     candidates: int = 1000
-    sampler: Literal["ddim", "dpm_solver"] = "ddim"
+    sampler: str = "ddim"  # a catalogue sampler that can be deterministic
     steps: int = 50
     order: int = 2
     metric: Literal["lpips", "dists", "psnr", "ssim", "mse"] = "lpips"
@@ -179,6 +224,8 @@ class BCConfig:
     def __post_init__(self) -> None:
         check(self.ref >= 1, "ref", "must be >= 1")
         check(self.candidates >= 1, "candidates", "must be >= 1")
+        deterministic = deterministic_samplers()
+        check(self.sampler in deterministic, "sampler", f"needs a deterministic sampler ({', '.join(deterministic)}), got {self.sampler!r}")
         check(self.steps >= 1, "steps", "must be >= 1")
         check(self.crop >= 8, "crop", "must be >= 8")
 
@@ -245,8 +292,6 @@ class Recipe:
 # --- networks: the config classes belong to srkit.nets; resolved here by "kind" -------------
 
 def _network_kinds() -> dict[str, type]:
-    from srkit.nets.config import NETWORK_CONFIGS
-
     return dict(NETWORK_CONFIGS)
 
 
@@ -377,7 +422,7 @@ def recipe_summary(recipe: Recipe) -> dict[str, str]:
     if obj.nutl:
         objective += " + NUTL"
     sampler = f"{recipe.sampler.kind} x{recipe.sampler.steps}"
-    if recipe.sampler.kind in ("dpm_solver", "dos_sde"):
+    if "order" in CATALOGUE[recipe.sampler.kind].options:
         sampler += f" (order {recipe.sampler.order})"
     return {
         "name": recipe.name,

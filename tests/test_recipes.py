@@ -171,3 +171,25 @@ def test_builtin_priors_match_the_fine_tuned_schedules() -> None:
     for name in ("dossr", "ccsr"):
         other = load_recipe(f"builtin/{name}").process
         assert (other.T, other.beta_schedule, other.beta_start, other.beta_end) == (sr3.T, sr3.beta_schedule, sr3.beta_start, sr3.beta_end)
+
+
+@pytest.mark.parametrize("section, text, near", [
+    ("data:\n  degradation: realesrgn\n", "unknown degradation preset 'realesrgn'", "did you mean 'realesrgan'"),
+    ("sampler:\n  kind: dpm_solvr\n", "unknown sampler 'dpm_solvr'", "did you mean 'dpm_solver'"),
+    ("network:\n  kind: unte\n", "unte", "did you mean 'unet'"),
+    ("bc:\n  sampler: ddpm\n", "bc.sampler", "deterministic sampler"),
+])
+def test_load_recipe_refuses_misspelt_names_with_the_closest_one_before_any_network(tmp_path, monkeypatch, section, text, near):
+    import srkit.nets.build
+
+    monkeypatch.setattr(srkit.nets.build, "build_network", lambda *a, **k: pytest.fail("a network was built"))
+    path = tmp_path / "bad.yaml"
+    path.write_text("extends: builtin/sr3\nname: bad\n" + section)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert text in str(info.value) and near in str(info.value)
+
+
+def test_a_preset_path_is_not_resolved_by_the_loader(tmp_path):
+    recipe = load_recipe("sr3").with_overrides(data={"degradation": str(tmp_path / "mine.yaml")})
+    assert recipe.data.degradation.endswith("mine.yaml")

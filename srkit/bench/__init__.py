@@ -4,31 +4,25 @@
 * :func:`run_stability`, :class:`StabilityResult` - mean, G-STD and L-STD over N runs (``stability``).
 * :func:`open_dataset`, :class:`BenchDataset` - HR images and their LR inputs (``dataset``).
 * :func:`parse_method_spec`, :class:`MethodSpec` - ``METHOD[:STEPS[:SAMPLER[:ORDER]]]`` rows (``specs``).
-
-Names resolve lazily so ``srkit.bench.specs`` stays importable without torch.
 """
 
-from __future__ import annotations
+from srkit.bench.benchmark import BenchResult, BenchRow, RowResult, run_bench
+from srkit.bench.dataset import BenchDataset, open_dataset
+from srkit.bench.specs import MethodSpec, parse_method_spec, parse_method_specs, sampler_for
+from srkit.bench.stability import ImageStability, StabilityResult, run_stability
 
-from srkit._lazy import lazy_getattr
-
-_EXPORTS = {
-    "run_bench": "benchmark",
-    "BenchRow": "benchmark",
-    "BenchResult": "benchmark",
-    "RowResult": "benchmark",
-    "run_stability": "stability",
-    "StabilityResult": "stability",
-    "ImageStability": "stability",
-    "open_dataset": "dataset",
-    "BenchDataset": "dataset",
-    "MethodSpec": "specs",
-    "parse_method_spec": "specs",
-    "parse_method_specs": "specs",
-    "sampler_for": "specs",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__ = lazy_getattr('srkit.bench', _EXPORTS)
+__all__ = [
+    "BenchDataset",
+    "BenchResult",
+    "BenchRow",
+    "ImageStability",
+    "MethodSpec",
+    "RowResult",
+    "StabilityResult",
+    "open_dataset",
+    "parse_method_spec",
+    "parse_method_specs",
+    "run_bench",
+    "run_stability",
+    "sampler_for",
+]

@@ -39,12 +39,14 @@ from srkit.bench.upscalers import (
     Upscaler,
     parameter_text,
 )
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.io.preflight import check_images
+from srkit.io.images import write_image
+from srkit.metrics import METRICS, parse_metrics
+from srkit.model import AnyModel, SRModel, model_name
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
     from srkit.recipes import SamplerConfig
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -58,7 +60,7 @@ class BenchRow:
     and boundary condition (None: fresh seeded noise)."""
 
     label: str
-    model: "SRModel"
+    model: AnyModel
     sampler: "SamplerConfig | None" = None
     degradation: str | None = None
     bc: "BoundaryCondition | None" = None
@@ -126,8 +128,6 @@ class BenchResult:
 
     def header(self, pretty: bool = False) -> list[str]:
         """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
-        from srkit.metrics import METRICS
-
         fixed = [title if pretty else key for key, title in COLUMNS]
         return fixed + [f"{name} {METRICS[name].arrow}" if pretty else name for name in self.metrics]
 
@@ -142,8 +142,15 @@ class BenchResult:
 # --- rows ------------------------------------------------------------------------------------
 
 
+def training_degradation(model: AnyModel) -> str:
+    """The degradation a model was trained for: its recipe's, a released model's ``degradation``, else bicubic."""
+    if isinstance(model, SRModel):
+        return model.recipe.data.degradation
+    return str(getattr(model, "degradation", "bicubic"))
+
+
 def _lr_source(dataset: BenchDataset, row: BenchRow) -> str:
-    return dataset.source(row.degradation or row.model.recipe.data.degradation)
+    return dataset.source(row.degradation or training_degradation(row.model))
 
 
 def _bicubic_rows(dataset: BenchDataset, rows: Sequence[BenchRow]) -> list[tuple[str, int, str]]:
@@ -159,7 +166,7 @@ def _check_rows(rows: Sequence[BenchRow], runs: int) -> None:
     if not rows:
         raise UsageError("nothing to benchmark: give at least one method row (bicubic is added by itself)")
     if runs < 1:
-        raise UsageError(f"--runs must be >= 1, got {runs}")
+        raise SettingError("runs", f"must be >= 1, got {runs}")
     labels = [row.label for row in rows]
     repeated = sorted({label for label in labels if labels.count(label) > 1 or label == BICUBIC})
     if repeated:
@@ -176,23 +183,21 @@ class _RowRun:
     description: dict[str, Any]
 
 
-def _describe_model_row(row: BenchRow, upscaler: ModelUpscaler) -> dict[str, Any]:
-    from srkit.diffusion.samplers import get_sampler
-    from srkit.recipes import sampler_cli_name
-
-    cfg = upscaler.sampler
-    uses_order = "order" in get_sampler(cfg.kind).options
+def _describe_model_row(model: AnyModel, upscaler: ModelUpscaler) -> dict[str, Any]:
+    bound = upscaler.bound
     parts = upscaler.parameters()
-    return {
-        "method": row.model.recipe.name,
-        "sampler": sampler_cli_name(cfg.kind),
-        "steps": cfg.steps,
-        "order": cfg.order if uses_order else None,
+    described = {
+        "method": model_name(model),
+        "sampler": "-" if bound is None else bound.spec.cli_name,
+        "steps": None,
+        "order": upscaler.run.sampler_order(),
         "params": sum(parts.values()),
         "params_detail": parameter_text(parts),
-        "model_id": row.model.model_id,
-        "sampler_config": dataclasses.asdict(cfg),
+        "model_id": model.model_id,
     }
+    if bound is not None and bound.config is not None:
+        described.update(steps=bound.config.steps, sampler_config=dataclasses.asdict(bound.config))
+    return described
 
 
 def _bicubic_description() -> dict[str, Any]:
@@ -202,14 +207,20 @@ def _bicubic_description() -> dict[str, Any]:
 def _plan(
     rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device,
     color_fix: str = "none",
+    baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> list[_RowRun]:
     plan = []
     if include_bicubic:
         for label, scale, source in _bicubic_rows(dataset, rows):
             plan.append(_RowRun(label, BicubicUpscaler(scale, device), source, _bicubic_description()))
+        for name, model in baselines:
+            for label, scale, source in _bicubic_rows(dataset, rows):
+                if scale == model.scale:
+                    upscaler = ModelUpscaler(model, None, tile)
+                    plan.append(_RowRun(label.replace(BICUBIC, name, 1), upscaler, source, _describe_model_row(model, upscaler)))
     for row in rows:
-        upscaler = ModelUpscaler(row.model, row.sampler or row.model.recipe.sampler, tile, bc=row.bc, color_fix=color_fix)
-        plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row, upscaler)))
+        upscaler = ModelUpscaler(row.model, row.sampler, tile, bc=row.bc, color_fix=color_fix)
+        plan.append(_RowRun(row.label, upscaler, _lr_source(dataset, row), _describe_model_row(row.model, upscaler)))
     return plan
 
 
@@ -275,8 +286,6 @@ def _run_row(
 
 
 def _save(image_dir: Path, folder: str, name: str, image: torch.Tensor) -> None:
-    from srkit.io.images import write_image
-
     write_image(under(image_dir, folder, name, ".png"), to_array(image))
 
 
@@ -305,6 +314,7 @@ def run_bench(
     weights_dir: str | Path | None = None,
     include_bicubic: bool = True,
     color_fix: str = "none",
+    baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> BenchResult:
     """Benchmark ``rows`` (plus the bicubic baseline) on ``dataset``; write the result files when ``out_dir`` is set.
 
@@ -314,16 +324,16 @@ def run_bench(
     ``tile``: output pixels, ``"auto"`` or None (whole images). Metrics that cannot
     run offline are reported unavailable (``result.unavailable``) without failing the run.
     ``color_fix`` (``none``, ``wavelet``, ``adain``) applies to the model rows, not to bicubic.
+    ``baselines``: ``(name, model)`` pairs of released models (e.g. Real-ESRGAN) shown beside
+    bicubic, one row per LR source of their scale (with ``include_bicubic``).
     """
-    from srkit.metrics import parse_metrics
-
     _check_rows(rows, runs)
     scale = max((row.model.scale for row in rows), default=1)
     check_images([item.path for item in dataset.items], min_side=scale, why=f"the scale {scale}")  # all, before row 1
     names = parse_metrics(",".join(metrics))
     device = torch.device(device)
     notify = progress or (lambda kind, info: None)
-    plan = _plan(rows, dataset, tile, include_bicubic, device, color_fix)
+    plan = _plan(rows, dataset, tile, include_bicubic, device, color_fix, baselines)
     out = Path(out_dir) if out_dir is not None else None
     image_dir = out / "images" if out is not None and save_images else None
     if image_dir is not None:

@@ -33,8 +33,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from srkit.errors import InputError, UsageError
-from srkit.io.discovery import InputItem
+from srkit.degrade.crops import centre_crop_box, crop_to_multiple
+from srkit.degrade.pipeline import apply
+from srkit.degrade.preset import load_preset
+from srkit.degrade.sampling import pair_rng, sample_params
+from srkit.errors import InputError, SettingError, UsageError
+from srkit.io.discovery import InputItem, find_images, outside_folder
+from srkit.io.images import read_image
 
 if TYPE_CHECKING:
     from srkit.degrade.crops import CropBox
@@ -101,8 +106,6 @@ class BenchDataset:
 
     def pair(self, index: int, *, scale: int, degradation: str | None) -> Pair:
         """Image ``index`` as an HR/LR pair at ``scale``, the LR made by ``degradation`` (or read, when paired)."""
-        from srkit.io.images import read_image
-
         item = self.items[index]
         name = item.relative.as_posix()
         rgb = read_image(item.path).rgb
@@ -120,26 +123,18 @@ class BenchDataset:
 
     def _box(self, height: int, width: int, scale: int) -> "CropBox":
         """The HR region evaluated: the top-left multiple of ``scale``, or the centre crop."""
-        from srkit.degrade.crops import centre_crop_box, crop_to_multiple
-
         if self.centre_crop is None:
             return crop_to_multiple(height, width, scale)
         return centre_crop_box(height, width, self.centre_crop, scale)
 
     def _degrade(self, name: str, hr: Tensor, scale: int, preset_name: str) -> Tensor:
         """LR of one HR image from the preset's values drawn by ``pair_rng(lr_seed, "bench", name)``."""
-        from srkit.degrade.pipeline import apply
-        from srkit.degrade.preset import load_preset
-        from srkit.degrade.sampling import pair_rng, sample_params
-
         if preset_name not in self._presets:
             self._presets[preset_name] = load_preset(preset_name)
         params = sample_params(self._presets[preset_name], pair_rng(self.lr_seed, "bench", name), scale)
         return apply(hr, [params], device="cpu").lr.float()
 
     def _paired(self, item: InputItem, rgb: np.ndarray, scale: int) -> Pair:
-        from srkit.io.images import read_image
-
         name = item.relative.as_posix()
         lr_item = self.lr_items[_key(item.relative)]
         key = (name, scale, PAIRED)
@@ -163,8 +158,6 @@ def check_lr_options(paired_lr: str | Path | None, preset: str | None) -> None:
     if paired_lr is not None and preset is not None:
         raise UsageError("--preset degrades --data, --paired-lr reads ready LR images: pass one of them")
     if preset is not None:
-        from srkit.degrade.preset import load_preset
-
         load_preset(preset)
 
 
@@ -174,10 +167,8 @@ def open_dataset(
 ) -> BenchDataset:
     """The HR images under ``data`` (first ``limit`` in sorted order), paired with ``paired_lr`` if given,
     each cut to its centre ``centre_crop`` px if given; none from inside ``exclude`` (the results folder)."""
-    from srkit.io.discovery import find_images, outside_folder
-
     if limit is not None and limit < 1:
-        raise InputError(f"--limit must be >= 1, got {limit}")
+        raise SettingError("limit", f"must be >= 1, got {limit}")
     items = outside_folder(find_images(data), exclude)[:limit]
     if not items:
         raise InputError(f"no images in {data} outside the output folder {exclude}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
+from srkit.infer.seeding import derive_seed
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -20,6 +22,4 @@ def under(out_dir: Path, folder: str, name: str, ext: str) -> Path:
 
 def image_seed(seed: int, run: int, name: str) -> int:
     """Seed of run ``run`` on image ``name``: ``derive_seed(seed + run, name)``, as ``srkit upscale --seed seed+run``."""
-    from srkit.infer.seeding import derive_seed
-
     return derive_seed(seed + run, name)

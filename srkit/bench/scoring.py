@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from srkit.metrics import evaluate, parse_metrics, unavailable_metrics
+
 MetricValues = dict[str, "float | str"]
 
 
@@ -34,14 +36,10 @@ class Scorer:
     unavailable: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from srkit.metrics import parse_metrics, unavailable_metrics
-
         self.metrics = parse_metrics(",".join(self.metrics))
         self.unavailable.update(unavailable_metrics(self.metrics, self.weights_dir))
 
     def __call__(self, sr: Tensor, hr: Tensor, lr: Tensor) -> MetricValues:
-        from srkit.metrics import evaluate
-
         wanted = [name for name in self.metrics if name not in self.unavailable]
         values: MetricValues = {}
         if wanted:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from srkit.errors import UsageError
+from srkit.errors import RecipeError, UsageError
 from srkit.recipes import SamplerConfig
+from srkit.sampler_catalogue import sampler_entry
 
 SPEC_FORMAT = "METHOD[:STEPS[:SAMPLER[:ORDER]]][+bc], e.g. dossr:5, sr3:20:dpm-solver:2 or sr3+bc"
 BC_SUFFIX = "+bc"
@@ -45,15 +46,13 @@ def _positive_int(value: str, what: str, text: str) -> int:
 
 def parse_method_spec(text: str) -> MethodSpec:
     """Parse one ``METHOD[:STEPS[:SAMPLER[:ORDER]]][+bc]``; a one-line UsageError for anything else."""
-    from srkit.infer.sampler_options import sampler_kind
-
     text = text.strip()
     bc = text.endswith(BC_SUFFIX)
     parts = text.removesuffix(BC_SUFFIX).split(":")
     if not text or len(parts) > 4 or not parts[0] or any(not p for p in parts[1:]):
         raise UsageError(f"--methods '{text}' is not a row spec: use {SPEC_FORMAT}")
     steps = _positive_int(parts[1], "STEPS", text) if len(parts) > 1 else None
-    sampler = sampler_kind(parts[2]) if len(parts) > 2 else None
+    sampler = sampler_entry(parts[2]).name if len(parts) > 2 else None
     order = _positive_int(parts[3], "ORDER", text) if len(parts) > 3 else None
     if order is not None and order > 3:
         raise UsageError(f"--methods '{text}': ORDER must be 1, 2 or 3, got {order}")
@@ -72,8 +71,14 @@ def parse_method_specs(values: list[str] | tuple[str, ...]) -> list[MethodSpec]:
     return specs
 
 
-def sampler_for(spec: MethodSpec, recipe_sampler: SamplerConfig) -> SamplerConfig:
-    """The recipe's sampler with the spec's overrides (a new sampler starts from its own defaults)."""
-    from srkit.infer.sampler_options import sampler_config
-
-    return sampler_config(recipe_sampler, sampler=spec.sampler, steps=spec.steps, order=spec.order)
+def sampler_for(spec: MethodSpec, recipe_sampler: SamplerConfig | None) -> SamplerConfig | None:
+    """The recipe's sampler with the spec's overrides (a new sampler starts from its own defaults); None for a
+    released model (``recipe_sampler`` None), which takes no overrides."""
+    if recipe_sampler is None:
+        if (spec.steps, spec.sampler, spec.order) != (None, None, None):
+            raise UsageError(f"--methods '{spec.label}': a released model samples as released; give it no STEPS, SAMPLER or ORDER")
+        return None
+    try:
+        return recipe_sampler.with_overrides(sampler=spec.sampler, steps=spec.steps, order=spec.order)
+    except RecipeError as err:
+        raise UsageError(f"--methods '{spec.label}': {err}") from None

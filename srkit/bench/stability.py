@@ -35,12 +35,17 @@ from srkit.bench.scoring import MetricValues, Scorer, metric_device
 from srkit.bench.tables import write_csv, write_json
 from srkit.bench.timing import device_name
 from srkit.bench.upscalers import ModelUpscaler
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.io.preflight import check_images
+from srkit.infer.bc import BoundaryCondition
+from srkit.infer.pipeline import alignment
+from srkit.infer.seeding import NoiseField
+from srkit.io.images import write_image
+from srkit.metrics import RunningStd, g_std, image_l_std, parse_metrics
 
 if TYPE_CHECKING:
     from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
+    from srkit.model import SRModel
     from srkit.recipes import SamplerConfig
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -98,10 +103,6 @@ class StabilityResult:
 
 def fixed_start_bc(model: "SRModel", lr: Tensor, seed: int) -> "BoundaryCondition":
     """The start noise of ``seed`` over the whole (alignment-padded) image, as a boundary condition for every run."""
-    from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.pipeline import alignment
-    from srkit.infer.seeding import NoiseField
-
     align = alignment(model)
     height, width = (-(-side // align) * align for side in lr.shape[-2:])
     _, channels, state_h, state_w = model.start_shape((1, 3, height, width))
@@ -134,8 +135,6 @@ def _one_image(
     keep_images: bool,
     notify: Progress,
 ) -> tuple[ImageStability, _Extremes]:
-    from srkit.metrics import RunningStd, image_l_std
-
     pixels, extremes = RunningStd(), _Extremes()
     seeds = [image_seed(seed, i, pair.name) for i in range(runs)]
     bc = fixed_start_bc(upscaler.model, pair.lr, seeds[0]) if fixed_start else None
@@ -155,8 +154,6 @@ def _one_image(
 
 def _summary(images: Sequence[ImageStability], metrics: Sequence[str]) -> dict[str, dict[str, float] | str]:
     """Per metric: the mean over all runs and images and the G-STD of eq. (4), or the unavailability message."""
-    from srkit.metrics import g_std
-
     out: dict[str, dict[str, float] | str] = {}
     for name in metrics:
         columns = [image.metric_values(name) for image in images]
@@ -196,8 +193,6 @@ def _write_image_files(out: Path, image: ImageStability, extremes: _Extremes, me
     rows = [[i, image.seeds[i]] + [run[name] for name in metrics] for i, run in enumerate(image.runs)]
     write_csv(under(out, "per_image", image.name, ".csv"), ["run", "seed", *metrics], rows)
     if save_best_worst and extremes.best[2] is not None and extremes.worst[2] is not None:
-        from srkit.io.images import write_image
-
         best, worst = to_array(extremes.best[2]), to_array(extremes.worst[2])
         gap = np.ones((best.shape[0], max(4, best.shape[1] // 64), 3), np.float32)
         write_image(under(out, "best_worst", image.name, ".png"), np.concatenate([best, gap, worst], axis=1))
@@ -237,12 +232,10 @@ def run_stability(
     ``degradation``: LR preset for an HR-only dataset (default: the recipe's
     training preset). PSNR is always computed: it ranks the best and worst run.
     """
-    from srkit.metrics import parse_metrics
-
     if runs < 2:
-        raise UsageError(f"--runs must be >= 2 to measure a spread, got {runs}")
+        raise SettingError("runs", f"must be >= 2 to measure a spread, got {runs}")
     if save_best_worst and out_dir is None:
-        raise UsageError("--save-best-worst needs --out")
+        raise UsageError("saving the best and worst runs needs an output folder")
     names = parse_metrics(",".join([RANKING_METRIC, *metrics]))
     sampler_cfg = sampler or model.recipe.sampler
     upscaler = ModelUpscaler(model, sampler_cfg, tile, color_fix=color_fix)

@@ -11,17 +11,19 @@ the same LR file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from srkit.bench.dataset import to_array, to_tensor
-
-if TYPE_CHECKING:
-    from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
-    from srkit.recipes import SamplerConfig
+from srkit.diffusion.build import BoundSampler
+from srkit.infer.bc import BoundaryCondition
+from srkit.infer.run import UpscaleRun
+from srkit.model import AnyModel, SRModel
+from srkit.model.condition import upsample_condition
+from srkit.nets.measure import param_count
+from srkit.recipes import SamplerConfig
 
 
 class Upscaler(Protocol):
@@ -32,7 +34,7 @@ class Upscaler(Protocol):
     @property
     def device(self) -> torch.device: ...
 
-    def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]: ...
+    def __call__(self, lr: Tensor, *, seed: int, bc: BoundaryCondition | None = None) -> tuple[Tensor, int]: ...
 
     def parameters(self) -> dict[str, int]: ...
 
@@ -44,9 +46,7 @@ class BicubicUpscaler:
     scale: int
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
-    def __call__(self, lr: Tensor, *, seed: int = 0, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
-        from srkit.infer.resize import upsample_condition
-
+    def __call__(self, lr: Tensor, *, seed: int = 0, bc: BoundaryCondition | None = None) -> tuple[Tensor, int]:
         return upsample_condition(lr.to(self.device), self.scale).clamp(0.0, 1.0).cpu(), 0
 
     def parameters(self) -> dict[str, int]:
@@ -55,57 +55,50 @@ class BicubicUpscaler:
 
 @dataclass(frozen=True)
 class ModelUpscaler:
-    """An :class:`SRModel` sampled with ``sampler``; ``tile`` is output pixels, ``"auto"`` or None (whole image).
+    """A model (srkit or released) run as ``srkit upscale`` runs it: one :class:`~srkit.infer.run.UpscaleRun`.
 
-    ``bc``: the boundary condition every call starts from unless the call passes its own;
-    ``color_fix``: ``none``, ``wavelet`` or ``adain`` (as ``srkit upscale --color-fix``).
+    ``sampler``: the sampler settings (None: the recipe's; a released model takes none);
+    ``tile``: output pixels, ``"auto"`` or None (whole image); ``bc``: the boundary
+    condition every call starts from unless the call passes its own; ``color_fix``:
+    ``none``, ``wavelet`` or ``adain``. Everything is checked once, when it is made.
     """
 
-    model: "SRModel"
-    sampler: "SamplerConfig"
+    model: AnyModel
+    sampler: SamplerConfig | None = None
     tile: int | str | None = None
     overlap: int = 32
-    bc: "BoundaryCondition | None" = None
+    bc: BoundaryCondition | None = None
     color_fix: str = "none"
-    scale: int = field(init=False)
+    run: UpscaleRun = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from srkit.infer.color_fix import color_fix_by_name
-        from srkit.infer.sampling import bound_sampler
-        from srkit.infer.upscale import parse_tile
+        object.__setattr__(
+            self, "run",
+            UpscaleRun.build(self.model, sampler=self.sampler, tile=self.tile, overlap=self.overlap, color_fix=self.color_fix, bc=self.bc),
+        )
 
-        color_fix_by_name(self.color_fix)
-        bound_sampler(self.sampler, self.model.process.kind)  # refuses a sampler that does not fit, before any work
-        if self.bc is not None:
-            from srkit.infer.bc import check_bc_for_run
+    @property
+    def scale(self) -> int:
+        return int(self.model.scale)
 
-            check_bc_for_run(self.bc, self.model, self.sampler)
-        object.__setattr__(self, "scale", self.model.scale)
-        object.__setattr__(self, "tile", parse_tile(self.tile))
+    @property
+    def bound(self) -> BoundSampler | None:
+        """The sampler built for the run (None for a released model)."""
+        return self.run.sampler
 
     @property
     def device(self) -> torch.device:
         return self.model.device
 
-    def __call__(self, lr: Tensor, *, seed: int, bc: "BoundaryCondition | None" = None) -> tuple[Tensor, int]:
+    def __call__(self, lr: Tensor, *, seed: int, bc: BoundaryCondition | None = None) -> tuple[Tensor, int]:
         """Super-resolve one LR image with the per-image ``seed`` (already derived from the image's name)."""
-        from srkit.infer.color_fix import color_fix_by_name
-        from srkit.infer.pipeline import Tiling, super_resolve_image
-        from srkit.infer.upscale import tile_for
-
-        bc = bc if bc is not None else self.bc
-        height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
-        tile_size = tile_for(self.tile, self.model, height, width, batch=1)  # a per-tile BC sets its own tiles
-        tiling = Tiling(tile_size, self.overlap)
-        result = super_resolve_image(
-            self.model, to_array(lr), seed=seed, sampler=self.sampler, tiling=tiling, bc=bc, color_fix=color_fix_by_name(self.color_fix)
-        )
+        result = self.run.super_resolve(to_array(lr), seed=seed, bc=bc, batch=1)  # a per-tile BC sets its own tiles
         return to_tensor(result.rgb), int(result.nfe)
 
     def parameters(self) -> dict[str, int]:
-        """Parameter counts of the parts that run: ``net`` (denoiser), ``decoder``, ``autoencoder``."""
-        from srkit.nets.measure import param_count
-
+        """Parameter counts of the parts that run: ``net`` (denoiser), ``decoder``, ``autoencoder``, ``preprocess``."""
+        if not isinstance(self.model, SRModel):
+            return {"model": param_count(module)} if isinstance(module := getattr(self.model, "module", None), nn.Module) else {}
         parts = {"net": self.model.net, "decoder": self.model.decoder, "autoencoder": self.model.autoencoder}
         return {name: param_count(module) for name, module in parts.items() if module is not None}
 

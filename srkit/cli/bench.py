@@ -13,7 +13,7 @@ from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventB
 if TYPE_CHECKING:
     from srkit.bench.specs import MethodSpec
     from srkit.infer.bc import BoundaryCondition
-    from srkit.infer.model import SRModel
+    from srkit.model import AnyModel
     from srkit.recipes import SamplerConfig
 
 HELP = (
@@ -42,6 +42,7 @@ def command(
     tile: EvalTileOpt = "auto",
     bc_mode: BcModeOpt = "mosaic",
     color_fix: ColorFixOpt = "none",
+    realesrgan: Annotated[Optional[bool], typer.Option("--realesrgan/--no-realesrgan", help="Real-ESRGAN x4plus baseline row beside bicubic (x4 rows). Default: shown when it is available in this installation.")] = None,
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
     save_images: Annotated[bool, typer.Option("--save-images", help="Also save every SR output (run 0) and the LR inputs under --out/images.")] = False,
@@ -81,11 +82,12 @@ def command(
         BenchRow(spec.label, model, sampler, preset, bc=row_bc(spec, model, bc_mode))
         for spec, model, sampler in load_rows(specs, checkpoints, device_name, precision)
     ]
+    baselines = realesrgan_baseline(realesrgan, rows, device_name, precision)
     with BenchProgress(output) as progress:
         result = run_bench(
             rows, dataset, metrics=metric_names, runs=runs, device=device_name, seed=seed, out_dir=out,
             save_images=save_images, progress=progress, tile=tile_spec, crop_border=crop_border, weights_dir=weights_dir,
-            color_fix=color_fix,
+            color_fix=color_fix, baselines=baselines,
         )
     for name, message in result.unavailable.items():
         output.info(f"{name}: {message}")
@@ -109,26 +111,43 @@ def parse_weights(values: List[str], methods: set[str]) -> dict[str, str]:
     return checkpoints
 
 
-def row_bc(spec: "MethodSpec", model: "SRModel", mode: str) -> "BoundaryCondition | None":
+def row_bc(spec: "MethodSpec", model: "AnyModel", mode: str) -> "BoundaryCondition | None":
     """The built-in boundary condition of a ``+bc`` row (the upscaler checks that it fits)."""
     if not spec.bc:
         return None
     from srkit.infer.bc import load_bc, resolve_bc_path
+    from srkit.model import model_name
 
-    return load_bc(resolve_bc_path("builtin", model.recipe.name), mode=mode)
+    return load_bc(resolve_bc_path("builtin", model_name(model)), mode=mode)
+
+
+def realesrgan_baseline(wanted: bool | None, rows: list, device: str, precision: str) -> "list[tuple[str, AnyModel]]":
+    """The Real-ESRGAN x4plus baseline row beside bicubic: when asked for (an error if unavailable), or when available."""
+    from srkit.errors import UsageError
+    from srkit.infer.loading import load_realesrgan
+
+    if wanted is False or any(row.label == "realesrgan" for row in rows) or not any(row.model.scale == 4 for row in rows):
+        return []
+    try:
+        return [("realesrgan", load_realesrgan(device, precision))]
+    except UsageError:
+        if wanted:
+            raise
+        return []
 
 
 def load_rows(
     specs: "list[MethodSpec]", checkpoints: dict[str, str], device: str, precision: str
-) -> "list[tuple[MethodSpec, SRModel, SamplerConfig]]":
+) -> "list[tuple[MethodSpec, AnyModel, SamplerConfig | None]]":
     """``(spec, model, sampler)`` per row; models are loaded once per method. Missing built-in weights fail first, in one line."""
     from srkit.bench.specs import sampler_for
     from srkit.errors import WeightsError
-    from srkit.infer.model import load_model
+    from srkit.infer.loading import RELEASED_METHODS, load_realesrgan
+    from srkit.model import load_model
     from srkit.recipes import load_recipe
     from srkit.weights.builtin import builtin_weights_path
 
-    recipes = {spec.method: load_recipe(spec.method) for spec in specs if spec.method not in checkpoints}
+    recipes = {spec.method: load_recipe(spec.method) for spec in specs if spec.method not in checkpoints and spec.method not in RELEASED_METHODS}
     missing = []
     for method in recipes:
         try:
@@ -138,11 +157,18 @@ def load_rows(
     if missing:
         hint = " ".join(f"--weights {m}=FILE" for m in missing)
         raise WeightsError(f"no built-in weights are shipped for {', '.join(missing)}: train them with `srkit train` and pass {hint}")
-    models = {
-        method: load_model(checkpoints.get(method), recipe=recipes.get(method), device=device, precision=precision)
-        for method in dict.fromkeys(spec.method for spec in specs)
-    }
-    return [(spec, models[spec.method], sampler_for(spec, models[spec.method].recipe.sampler)) for spec in specs]
+    def load(method: str) -> "AnyModel":
+        if method in RELEASED_METHODS and method not in checkpoints:
+            return load_realesrgan(device, precision)
+        return load_model(checkpoints.get(method), recipe=recipes.get(method), device=device, precision=precision)
+
+    models = {method: load(method) for method in dict.fromkeys(spec.method for spec in specs)}
+    return [(spec, models[spec.method], sampler_for(spec, _recipe_sampler(models[spec.method]))) for spec in specs]
+
+
+def _recipe_sampler(model: "AnyModel") -> "SamplerConfig | None":
+    recipe = getattr(model, "recipe", None)
+    return None if recipe is None else recipe.sampler
 
 
 class BenchProgress(EventBars):

@@ -20,7 +20,7 @@ import typer
 from typing_extensions import Annotated, Self
 
 from srkit.devices import resolve_device
-from srkit.errors import SrkitError
+from srkit.errors import SettingError, SrkitError
 from srkit.io.output_folder import command_scope
 from srkit.io.pipes import stdout_closed
 from srkit.io.progress_lines import PlainProgress, one_line
@@ -39,9 +39,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine-readabl
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables, errors only.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="If another srkit run is writing the same output, wait for it to finish instead of refusing.")]
-RecipeOpt = Annotated[
-    Optional[str], typer.Option("--recipe", help="Recipe YAML file of your own (overrides --method).")
-]
 
 
 BcModeOpt = Annotated[
@@ -160,6 +157,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with command_scope():  # output folders held by the command are released (tidied on failure) at its end
                 return fn(*args, **kwargs)
+        except SettingError as err:  # a library setting, named as the flag that sets it
+            fail(f"--{err.setting.replace('_', '-')} {err.problem}", err.exit_code, debug)
         except SrkitError as err:
             fail(str(err), err.exit_code, debug)
         except KeyboardInterrupt:
@@ -205,7 +204,3 @@ def open_evaluation(
         output.info(warning)
     return dataset, tile_spec, device_name
 
-
-def not_ready(feature: str) -> None:
-    """Refuse cleanly for a part of srkit that is not built yet."""
-    fail(f"{feature} is not available in this version of srkit yet", 1)

@@ -8,7 +8,10 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors
+from srkit.cli.common import DebugOpt, DeviceOpt, EventBars, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors
+from srkit.cli.options import RecipeOpt, SpacingOpt, WeightsOpt
+from srkit.devices import resolve_device
+from srkit.sampler_catalogue import deterministic_samplers, sampler_names_text
 
 HELP = (
     "Find an optimal boundary condition: score K candidate x_T on R reference pairs with a deterministic "
@@ -20,16 +23,16 @@ HELP = (
 def command(
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name of the model (see `srkit recipes`); default sr3, or the recipe stored in --weights.")] = None,
     recipe: RecipeOpt = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
+    weights: WeightsOpt = None,
     ref: Annotated[Optional[int], typer.Option("--ref", min=1, help="Number R of reference pairs (paper: 300).")] = None,
     candidates: Annotated[Optional[int], typer.Option("--candidates", min=1, help="Number K of candidate x_T (paper: 1000).")] = None,
     ref_dir: Annotated[Optional[Path], typer.Option("--ref-dir", help="Paired references: a folder with hr/ and lr/ subfolders.")] = None,
     hr_dir: Annotated[Optional[Path], typer.Option("--hr-dir", help="HR photos; references are made with the recipe's degradation.")] = None,
     crop: Annotated[Optional[int], typer.Option("--crop", min=8, help="HR crop size of the references (the BC's size).")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="Deterministic sampler: ddim or dpm-solver.")] = None,
+    sampler: Annotated[Optional[str], typer.Option("--sampler", help=f"Deterministic sampler: {sampler_names_text(deterministic_samplers())}.")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampler steps (paper: DDIM-50, DPM-Solver-20).")] = None,
     order: Annotated[Optional[int], typer.Option("--order", min=1, max=3, help="DPM-Solver++ order.")] = None,
-    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
+    spacing: SpacingOpt = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="lpips, dists, psnr, ssim or mse (default: the recipe's bc.metric: psnr for the built-in sr3 model, lpips in the method recipes).")] = None,
     strategy: Annotated[Optional[str], typer.Option("--strategy", help="exhaustive (K x R), racing (successive halving) or both (racing, then exhaustive; reports whether racing found the exhaustive winner).")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Candidate x reference samples per network call.")] = 8,
@@ -43,85 +46,39 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    from srkit.cli.common import resolve_device
-    from srkit.errors import UsageError
+    from srkit.infer.bc_run import find_bc
     from srkit.io.output_folder import hold_output
-    from srkit.infer.bc_cost import cost_note, probe
-    from srkit.infer.bc_search import SearchSettings, check_deterministic, check_process_has_ode_sampler, find_bc
-    from srkit.io.preflight import references_note
-    from srkit.infer.criteria import make_criterion
     from srkit.infer.distributed import current_shard
-    from srkit.infer.loading import open_model
-    from srkit.infer.pipeline import alignment
-    from srkit.infer.references import check_crop, made_references, paired_references
-    from srkit.infer.sampler_options import sampler_config, sampler_kind
-    from srkit.recipes import BCConfig, SamplerConfig
 
     output = Output(json_mode=json_out, quiet=quiet)
-    if (ref_dir is None) == (hr_dir is None):
-        raise UsageError("pass exactly one of --ref-dir (paired hr/ and lr/ folders) or --hr-dir (photos degraded with the recipe's preset)")
-    if out.suffix != ".safetensors":
-        raise UsageError(f"--out must name a .safetensors file, got {out}")
-    hold_output(out.parent, wait=wait, file_name=out.name)  # writable and locked before the search, not after it
     shard = current_shard()
-    device_name = shard.device(resolve_device(device))
-    if metric is not None:  # a learned metric's weights are checked before the model is loaded
-        make_criterion(metric, device=device_name, weights_dir=weights_dir)
-    model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision="fp32", default_method=DEFAULT_METHOD)
-    check_process_has_ode_sampler(model.process.kind)
-    bc_cfg = model.recipe.bc or BCConfig()
-    kind = sampler_kind(sampler) if sampler else bc_cfg.sampler
-    base = SamplerConfig(kind=kind, steps=bc_cfg.steps, order=bc_cfg.order if kind == "dpm_solver" else 1)  # type: ignore[arg-type]
-    sampler_cfg = sampler_config(base, steps=steps, order=order, eta=0.0, spacing=spacing)
-    check_deterministic(sampler_cfg)
-    settings = SearchSettings(
-        candidates=candidates or bc_cfg.candidates, sampler=sampler_cfg, strategy=strategy or bc_cfg.strategy, batch=batch, seed=seed  # type: ignore[arg-type]
-    )
-    criterion = make_criterion(metric or bc_cfg.metric, device=device_name, weights_dir=weights_dir)
-    size = crop or bc_cfg.crop
-    check_crop(size, model.scale, alignment(model))
-    count = ref or bc_cfg.ref
-    if ref_dir is not None:
-        references = paired_references(ref_dir, count, size, model.scale)
-    else:
-        references = made_references(hr_dir, count, size, model.scale, model.recipe.data.degradation, seed)  # type: ignore[arg-type]
-
-    if shard.is_main:
-        output.info(references_note(hr_dir, count, size) if hr_dir is not None else f"{len(references)} references from {ref_dir}")
-        output.info(cost_note(settings.candidates, len(references), settings, *probe(model, references, settings), device_name))
+    if out.suffix == ".safetensors":  # (a wrong suffix is refused by find_bc, before anything is held)
+        hold_output(out.parent, wait=wait, file_name=out.name)  # writable and locked before the search, not after it
     with SearchProgress(output) as view:
-        report = find_bc(model, references, criterion, settings, out=out, resume=resume, progress=view, shard=shard)
+        report = find_bc(
+            method, recipe=recipe, weights=weights, ref_dir=ref_dir, hr_dir=hr_dir, out=out, ref=ref, candidates=candidates,
+            crop=crop, sampler=sampler, steps=steps, order=order, spacing=spacing, metric=metric, strategy=strategy, batch=batch, resume=resume,
+            weights_dir=weights_dir, device=shard.device(resolve_device(device)), seed=seed, progress=view, shard=shard,
+        )
     if shard.is_main:
         output.result(report, lambda console: render_report(console, report))
 
 
-DEFAULT_METHOD = "sr3"
-
-
-class SearchProgress:
+class SearchProgress(EventBars):
     """One rich progress bar per evaluation phase (exhaustive pass or racing round), with ETA."""
 
     def __init__(self, output: Output) -> None:
-        self.output = output
-        self.bar = None
+        super().__init__(output)
         self.task = None
         self.label = None
 
-    def __enter__(self) -> "SearchProgress":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
     def __call__(self, kind: str, info: dict) -> None:
+        if kind == "note":
+            self.output.info(info["text"])
         if kind == "resumed":
             self.output.info(f"resumed: {info['pairs']} pairs already scored, read from {', '.join(info['files'])}")
         if kind != "pairs":
             return
-        if self.bar is None:
-            self.bar = self.output.progress()
-            self.bar.start()
         if info["label"] != self.label:
             self.label = info["label"]
             self.task = self.bar.add_task(self.label, total=info["total"], info="pairs")

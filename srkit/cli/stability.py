@@ -8,7 +8,8 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors, open_evaluation
+from srkit.cli.common import ColorFixOpt, DebugOpt, DeviceOpt, EventBars, EvalCropBorderOpt, EvalDataOpt, EvalCentreCropOpt, EvalLimitOpt, EvalLrSeedOpt, EvalPrecisionOpt, EvalTileOpt, EvalWeightsDirOpt, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors, open_evaluation
+from srkit.cli.options import EtaOpt, OrderOpt, RecipeOpt, SamplerOpt, SpacingOpt, WeightsOpt, sampler_overrides
 
 HELP = (
     "Measure stability: N SR runs per image (seeds seed..seed+N-1), mean and G-STD of each metric and L-STD. "
@@ -22,13 +23,13 @@ def command(
     data: EvalDataOpt,
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name (see `srkit recipes`); default: the checkpoint's recipe with --weights, else ccsr.")] = None,
     recipe: RecipeOpt = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint; default: the method's built-in model.")] = None,
+    weights: WeightsOpt = None,
     runs: Annotated[int, typer.Option("--runs", min=2, help="SR runs per image (paper: 10).")] = 10,
     steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Sampling steps (default: the recipe's).")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="Sampler (default: the recipe's).")] = None,
-    order: Annotated[Optional[int], typer.Option("--order", help="Solver order 1-3 (DoS-SDE, DPM-Solver++).")] = None,
-    eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
-    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
+    sampler: SamplerOpt = None,
+    order: OrderOpt = None,
+    eta: EtaOpt = None,
+    spacing: SpacingOpt = None,
     fixed_start: Annotated[bool, typer.Option("--fixed-start", help="Every run starts from the same noise (run 0's); only the sampler's own noise varies.")] = False,
     paired_lr: Annotated[Optional[Path], typer.Option("--paired-lr", help="LR folder matching --data by file name.")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: the method's training preset).")] = None,
@@ -64,7 +65,6 @@ def command(
         raise UsageError("--save-best-worst needs --out")
     from srkit.bench import run_stability
     from srkit.infer.loading import open_model
-    from srkit.infer.sampler_options import sampler_config
 
     dataset, tile_spec, device_name = open_evaluation(
         output, data, paired_lr=paired_lr, preset=preset, limit=limit, lr_seed=lr_seed, tile=tile, device=device,
@@ -73,7 +73,7 @@ def command(
         out=out,
     )
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, spacing=spacing)
+    sampler_cfg = sampler_overrides(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, spacing=spacing)
     with StabilityProgress(output) as progress:
         result = run_stability(
             model, dataset, runs=runs, metrics=metric_names, seed=seed, out_dir=out, save_best_worst=save_best_worst,

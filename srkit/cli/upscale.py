@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, JsonOpt, Output, QuietOpt, RecipeOpt, SeedOpt, WaitOpt, handle_errors
+from srkit.cli.common import BcModeOpt, ColorFixOpt, DebugOpt, DeviceOpt, EventBars, JsonOpt, Output, QuietOpt, SeedOpt, WaitOpt, handle_errors
+from srkit.cli.options import EtaOpt, MethodOpt, OrderOpt, RecipeOpt, SamplerOpt, SpacingOpt, StepsOpt, TMaxOpt, TMinOpt, WeightsOpt, sampler_for_model
+from srkit.devices import resolve_device
 
 HELP = (
     "Super-resolve images. INPUT is a file, a folder (recursive; the tree is mirrored in OUTPUT) or a glob. "
@@ -20,16 +22,16 @@ HELP = (
 def command(
     input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or glob such as 'photos/*.jpg'.")],
     output: Annotated[Path, typer.Argument(help="Output folder (created); a report.json is written there too. With one input file, an image file name (photo_x4.png) is the output file itself.")],
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Recipe name: sr3, sr3-dream, resshift, dossr, ccsr, ... (see `srkit recipes`); default dossr, or the recipe stored in --weights.")] = None,
+    method: MethodOpt = None,
     recipe: RecipeOpt = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Checkpoint (.safetensors); default: the method's built-in model.")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Sampling steps (default: the recipe's). NFE is reported.")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="ddpm, ddim, dpm-solver, resshift, dos-sde or ccsr (default: the recipe's).")] = None,
-    order: Annotated[Optional[int], typer.Option("--order", help="Solver order 1-3 (DoS-SDE, DPM-Solver++).")] = None,
-    t_max: Annotated[Optional[float], typer.Option("--t-max", help="CCSR: start of the truncated interval, fraction of T (paper 2/3).")] = None,
-    t_min: Annotated[Optional[float], typer.Option("--t-min", help="CCSR: end of the truncated interval, fraction of T (paper 1/3).")] = None,
-    eta: Annotated[Optional[float], typer.Option("--eta", help="DDIM eta (0 = deterministic).")] = None,
-    spacing: Annotated[Optional[str], typer.Option("--spacing", help="Timestep spacing of ddim / dpm-solver: trailing (ddim default), logsnr (dpm-solver default) or uniform.")] = None,
+    weights: WeightsOpt = None,
+    steps: StepsOpt = None,
+    sampler: SamplerOpt = None,
+    order: OrderOpt = None,
+    t_max: TMaxOpt = None,
+    t_min: TMinOpt = None,
+    eta: EtaOpt = None,
+    spacing: SpacingOpt = None,
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
     bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
@@ -49,21 +51,19 @@ def command(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    from srkit.cli.common import resolve_device
-    from srkit.infer.bc import bc_sampler_note, check_bc_for_run, load_bc, resolve_bc_path
-    from srkit.infer.color_fix import color_fix_by_name
+    from srkit.api import DEFAULT_METHOD
+    from srkit.infer.bc import bc_sampler_note, load_bc, resolve_bc_path
     from srkit.infer.distributed import current_shard
     from srkit.infer.loading import open_model, precision_warning
-    from srkit.infer.sampler_options import sampler_config
-    from srkit.infer.upscale import check_tile_overlap, output_scale, parse_tile, plan_jobs, upscale
+    from srkit.infer.run import RunOptions, UpscaleRun
+    from srkit.infer.upscale import output_scale, plan_jobs, upscale
     from srkit.io.output_folder import hold_output
+    from srkit.model import model_name
 
     out = Output(json_mode=json_out, quiet=quiet)
-    tile_spec = parse_tile(tile)  # option values first: they fail fast, before any loading
-    check_tile_overlap(tile_spec, tile_overlap)
-    color_fix_by_name(color_fix)
+    options = RunOptions.parse(tile=tile, overlap=tile_overlap, batch=batch, color_fix=color_fix)  # fail fast, before loading
     output_scale(scale, 1)
-    plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
+    jobs = plan_jobs(input, output, ext, suffix)  # missing input, empty folder, clashing outputs: fail before the model is loaded
     hold_output(output, wait=wait, source=input)  # writable, locked, stale temporaries removed; removed again on failure
     shard = current_shard()
     device_name = shard.device(resolve_device(device))
@@ -71,32 +71,17 @@ def command(
     if warning:
         out.info(warning)
     model = open_model(method=method, recipe_path=recipe, weights=weights, device=device_name, precision=precision, default_method=DEFAULT_METHOD)
-    sampler_cfg = sampler_config(model.recipe.sampler, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min, spacing=spacing)
-    boundary = load_bc(resolve_bc_path(bc, model.recipe.name), mode=bc_mode) if bc is not None else None
-    if boundary is not None:
-        check_bc_for_run(boundary, model, sampler_cfg)  # a refused BC says so in one line, before any note
-        note = bc_sampler_note(boundary, sampler_cfg)
+    sampler_cfg = sampler_for_model(model, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min, spacing=spacing)
+    boundary = load_bc(resolve_bc_path(bc, model_name(model)), mode=bc_mode) if bc is not None else None
+    run = UpscaleRun.build(model, sampler=sampler_cfg, bc=boundary, options=options)  # a refused BC says so in one line, before any note
+    if boundary is not None and run.sampler is not None and run.sampler.config is not None:
+        note = bc_sampler_note(boundary, run.sampler.config)
         if note:
             out.info(note)
     with ProgressView(out) as view:
         report = upscale(
-            input,
-            output,
-            model=model,
-            sampler_cfg=sampler_cfg,
-            seed=seed,
-            bc=boundary,
-            scale=scale,
-            color_fix=color_fix,
-            tile=tile_spec,
-            tile_overlap=tile_overlap,
-            batch=batch,
-            ext=ext,
-            suffix=suffix,
-            overwrite=overwrite,
-            skip_unreadable=skip_unreadable,
-            progress=view,
-            shard=shard,
+            input, output, run=run, seed=seed, scale=scale, ext=ext, suffix=suffix, overwrite=overwrite,
+            skip_unreadable=skip_unreadable, progress=view, shard=shard, jobs=jobs,
         )
     if shard.is_main:
         for note in report.get("notes", ()):
@@ -104,36 +89,24 @@ def command(
         out.result(report, lambda console: render_report(console, report, output))
 
 
-DEFAULT_METHOD = "dossr"
 
-
-class ProgressView:
+class ProgressView(EventBars):
     """Rich progress fed by ``upscale``'s events: a bar over images, one over the tiles of a tiled image
     (or the sampler steps of an untiled one)."""
 
     def __init__(self, out: Output) -> None:
-        self.out = out
-        self.bar = None
+        super().__init__(out)
         self.images = None
         self.detail = None
         self.detail_label = ""
         self.tiled = False
 
-    def __enter__(self) -> "ProgressView":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
     def __call__(self, kind: str, info: dict) -> None:
         if kind == "unreadable":
-            self.out.info(f"left out, unreadable: {info['error']}")
+            self.output.info(f"left out, unreadable: {info['error']}")
         elif kind == "start":
-            self.bar = self.out.progress()
-            self.bar.start()
             self.images = self.bar.add_task("images", total=info["images"], info="")
-        elif self.bar is None:
+        elif self.images is None:
             return
         elif kind == "image_start":
             self.bar.update(self.images, info=info["name"])

@@ -16,6 +16,7 @@ one of them is used (presets and params are torch-free).
 
 from __future__ import annotations
 
+from srkit._callable_package import make_callable
 from srkit._lazy import lazy_getattr
 
 _EXPORTS = {
@@ -52,3 +53,12 @@ __all__ = sorted(_EXPORTS)
 
 
 __getattr__ = lazy_getattr('srkit.degrade', _EXPORTS)
+
+
+def _degrade_folder():  # noqa: ANN202 - the folder module imports torch, only when called
+    from srkit.degrade.folder import degrade_folder
+
+    return degrade_folder
+
+
+make_callable(__name__, _degrade_folder)  # ``from srkit import degrade; degrade(hr_dir, out_dir, ...)``

@@ -1,15 +1,15 @@
 """Recipe configs -> engine objects: the one place the diffusion option strings are resolved.
 
 Takes the frozen dataclasses of :mod:`srkit.recipes` (``ProcessConfig``,
-``ObjectiveConfig``, ``SamplerConfig``); only their fields are read, so any object
-with those attributes works.
+``ObjectiveConfig``, ``SamplerConfig``). A sampler is resolved from the torch-free
+catalogue (:mod:`srkit.sampler_catalogue`) and checked here, once per run.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -27,17 +27,19 @@ from srkit.diffusion.processes import (
     ResShiftProcess,
     VPProcess,
 )
-from srkit.diffusion.samplers import (
-    SampleResult,
-    SamplerSpec,
-    StepCallback,
-    get_sampler,
-)
+from srkit.diffusion.samplers.common import SampleResult, StepCallback
 from srkit.diffusion.schedules import make_betas
 from srkit.errors import UsageError
-
-if TYPE_CHECKING:
-    from srkit.recipes import ObjectiveConfig, ProcessConfig, SamplerConfig
+from srkit.recipes import ObjectiveConfig, ProcessConfig, SamplerConfig
+from srkit.sampler_catalogue import (
+    CATALOGUE,
+    SamplerEntry,
+    one_of,
+    sampler_cli_name,
+    sampler_entry,
+    sampler_names_text,
+    samplers_for,
+)
 
 
 def build_process(cfg: ProcessConfig) -> DiffusionProcess:
@@ -67,10 +69,15 @@ def build_objective(cfg: ObjectiveConfig, process: DiffusionProcess) -> Objectiv
 
 @dataclass(frozen=True)
 class BoundSampler:
-    """A sampler with its recipe settings bound: ``sampler(denoiser, process, y, noise=, generator=, callback=)``."""
+    """A sampler with its settings bound and checked: ``sampler(denoiser, process, y, noise=, generator=, callback=)``.
 
-    spec: SamplerSpec
+    Built once per run by :func:`build_sampler` and passed down to the loop; ``config``
+    is the recipe section it was built from (for reports and BC identities).
+    """
+
+    spec: SamplerEntry
     options: dict[str, Any] = field(default_factory=dict)
+    config: SamplerConfig | None = None
 
     @property
     def name(self) -> str:
@@ -91,24 +98,33 @@ class BoundSampler:
         generator: torch.Generator | None = None,
         callback: StepCallback | None = None,
     ) -> SampleResult:
-        return self.spec.fn(
-            denoiser, process, y, noise=noise, generator=generator, callback=callback, **self.options
+        return self.spec.fn(denoiser, process, y, noise=noise, generator=generator, callback=callback, **self.options)
+
+
+def build_sampler(cfg: SamplerConfig, process: DiffusionProcess | str | None = None) -> BoundSampler:
+    """Bind and check a recipe's sampler once per run: refuse settings it does not use, or a process it cannot walk.
+
+    ``process`` (a process or its kind) is checked against the catalogue row; the
+    error names the samplers that fit it.
+    """
+    spec = sampler_entry(cfg.kind)
+    kind = process if isinstance(process, str) or process is None else process.kind
+    if kind is not None and kind not in spec.processes:
+        raise UsageError(
+            f"sampler '{spec.cli_name}' does not fit the {kind} process of this recipe; "
+            f"use {one_of([sampler_cli_name(n) for n in samplers_for(kind)])}"
         )
-
-
-def build_sampler(cfg: SamplerConfig) -> BoundSampler:
-    """Bind a recipe's sampler settings, refusing settings the chosen sampler does not use."""
-    spec = get_sampler(cfg.kind)
-    if cfg.order != 1 and "order" not in spec.options:
-        raise UsageError(f"sampler {cfg.kind!r} has no order setting; order applies to dpm_solver and dos_sde")
+    for option, given, applies in (
+        ("order", cfg.order != 1, "order"),
+        ("eta", cfg.eta != 0.0, "eta"),
+        ("sections", cfg.sections is not None, "sections"),
+        ("spacing", cfg.spacing != "default", "spacing"),
+    ):
+        if given and applies not in spec.options:
+            users = sampler_names_text([n for n, e in CATALOGUE.items() if option in e.options])
+            raise UsageError(f"sampler '{spec.cli_name}' has no {option} setting; {option} applies to {users}")
     if cfg.order not in spec.orders:
-        raise UsageError(f"sampler {cfg.kind!r} supports orders {spec.orders}, got {cfg.order}")
-    if cfg.eta != 0.0 and "eta" not in spec.options:
-        raise UsageError(f"sampler {cfg.kind!r} has no eta setting; eta applies to ddim")
-    if cfg.sections is not None and "sections" not in spec.options:
-        raise UsageError(f"sampler {cfg.kind!r} takes no sections; sections apply to ddpm")
-    if cfg.spacing != "default" and "spacing" not in spec.options:
-        raise UsageError(f"sampler {cfg.kind!r} has no spacing setting; spacing applies to ddim and dpm_solver")
+        raise UsageError(f"sampler '{spec.cli_name}' supports orders {', '.join(map(str, spec.orders))}, got {cfg.order}")
     settings = {
         "steps": None if cfg.sections is not None else cfg.steps,
         "sections": cfg.sections,
@@ -120,4 +136,4 @@ def build_sampler(cfg: SamplerConfig) -> BoundSampler:
     }
     if cfg.spacing != "default":
         settings["spacing"] = cfg.spacing
-    return BoundSampler(spec, {name: settings[name] for name in spec.options if name in settings})
+    return BoundSampler(spec, {name: settings[name] for name in spec.options if name in settings}, cfg)

@@ -1,18 +1,18 @@
 """Inference: load a trained model, super-resolve images of any size, search optimal boundary conditions.
 
 Modules, one job each: ``model`` (SRModel, load_model, model_from_modules),
-``sampling`` (bridge to the engine's samplers), ``pipeline`` (one image: tiles,
+``pipeline`` (one image: tiles,
 noise, blending), ``tiling`` (tile plans, Gaussian-tapered blending),
 ``seeding`` (derived seeds, position-keyed noise), ``memory`` (``--tile auto``),
 ``color_fix``, ``resize``, ``upscale`` (folders in, folders out, report),
 ``bc`` (BC files), ``bc_search`` (find-bc), ``references``, ``criteria``,
 ``search_progress`` (resume), ``distributed`` (torchrun sharding),
-``loading`` and ``sampler_options`` (what the CLI options mean).
+``loading`` (which model the options name).
 """
 
 from srkit.infer.bc import BoundaryCondition, load_bc, save_bc
 from srkit.infer.bc_search import SearchSettings, find_bc
-from srkit.infer.model import SRModel, load_model, model_from_modules
+from srkit.model import SRModel, load_model, model_from_modules
 
 # ``upscale`` lives in srkit.infer.upscale (not re-exported: the name would hide the module).
 

@@ -41,15 +41,18 @@ from typing import TYPE_CHECKING, Any
 from torch import Tensor
 
 from srkit.diffusion.samplers import ddim, dpm_solver
-from srkit.errors import UsageError, WeightsError
+from srkit.errors import SettingError, WeightsError
+from srkit.io.checkpoints import CheckpointMeta, load_checkpoint, save_checkpoint
+from srkit.recipes import SamplerConfig
+from srkit.sampler_catalogue import CATALOGUE, deterministic_samplers, sampler_cli_name
+from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR
 
 if TYPE_CHECKING:
-    from srkit.infer.model import SRModel
-    from srkit.recipes import SamplerConfig
+    from srkit.diffusion.build import BoundSampler
+    from srkit.model import SRModel
 
 BC_KIND = "bc"
 BC_TENSOR = "x_T"
-DETERMINISTIC_SAMPLERS = ("ddim", "dpm_solver")
 BC_MODES = ("mosaic", "tile")
 DEFAULT_SPACINGS = {"ddim": ddim.DEFAULT_SPACING, "dpm_solver": dpm_solver.DEFAULT_SPACING}
 LEGACY_SPACINGS = {"ddim": ddim.LEGACY_SPACING, "dpm_solver": dpm_solver.DEFAULT_SPACING}  # files without "spacing"
@@ -81,7 +84,7 @@ class BoundaryCondition:
 
     def __post_init__(self) -> None:
         if self.mode not in BC_MODES:
-            raise UsageError(f"--bc-mode must be one of {', '.join(BC_MODES)}, got {self.mode!r}")
+            raise SettingError("bc_mode", f"must be one of {', '.join(BC_MODES)}, got {self.mode!r}")
 
     @property
     def per_tile(self) -> bool:
@@ -112,8 +115,6 @@ class BoundaryCondition:
 
 def save_bc(path: str | Path, bc: BoundaryCondition) -> Path:
     """Write ``bc`` atomically as a safetensors file (kind ``bc``)."""
-    from srkit.io.checkpoints import CheckpointMeta, save_checkpoint
-
     path = Path(path)
     save_checkpoint(path, {BC_TENSOR: bc.x_T.detach().float().cpu().contiguous()}, CheckpointMeta(kind=BC_KIND, extra=bc.metadata()))
     return path
@@ -126,21 +127,17 @@ def resolve_bc_path(value: str | Path, method: str) -> Path:
     """``--bc`` value -> file: a path, or ``builtin`` = the BC shipped with the method's built-in weights."""
     if str(value) != "builtin":
         return Path(value)
-    from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR
-
     path = WEIGHTS_DIR / f"{method}{BC_SUFFIX}"
     if not path.is_file():
-        raise UsageError(f"--bc builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
+        raise SettingError("bc", f"builtin: no boundary condition is shipped for method '{method}'; make one with `srkit find-bc` and pass its file")
     return path
 
 
 def load_bc(path: str | Path, mode: str = "mosaic") -> BoundaryCondition:
     """Read a BC file, to be applied in ``mode``; one-line errors for a missing file, a non-BC checkpoint or a malformed tensor."""
-    from srkit.io.checkpoints import load_checkpoint
-
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"--bc {path}: file not found (make one with `srkit find-bc --out {path.name}`)")
+        raise SettingError("bc", f"{path}: file not found (make one with `srkit find-bc`)")
     tensors, meta = load_checkpoint(path)
     extra = dict(meta.extra)
     if meta.kind != BC_KIND or BC_TENSOR not in tensors:
@@ -177,22 +174,23 @@ def _is_json(text: str) -> bool:
 def check_bc_fits(bc: BoundaryCondition, *, model_id: str, channels: int, sampler_kind: str, deterministic: bool) -> None:
     """Refuse a BC that cannot work: wrong channel count or a stochastic sampler; model id mismatch is an error too."""
     if bc.shape[0] != channels:
-        raise UsageError(f"--bc has {bc.shape[0]} channels but this model's start state has {channels}")
+        raise SettingError("bc", f"has {bc.shape[0]} channels but this model's start state has {channels}")
     if not deterministic:
-        raise UsageError(
-            f"--bc needs a deterministic sampler (ddim with --eta 0, or dpm-solver); '{sampler_kind}' adds fresh noise at "
+        raise SettingError(
+            "bc", f"needs a deterministic sampler ({', '.join(map(sampler_cli_name, deterministic_samplers()))}; "
+            f"with eta 0 where it has one); '{sampler_kind}' adds fresh noise at "
             "every step, so a fixed x_T would not determine the output"
         )
     if bc.model_id and model_id not in ("", "in-memory", "unknown") and bc.model_id != model_id:
-        raise UsageError(f"--bc was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
+        raise SettingError("bc", f"was searched for model {bc.model_id}, not for this model ({model_id}); run find-bc for it")
 
 
-def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler_cfg: "SamplerConfig") -> None:
-    """:func:`check_bc_fits` for ``model`` sampled with ``sampler_cfg``."""
-    from srkit.infer.sampling import is_deterministic
-
-    check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=sampler_cfg.kind,
-                  deterministic=is_deterministic(sampler_cfg))
+def check_bc_for_run(bc: BoundaryCondition, model: "SRModel", sampler: "BoundSampler | SamplerConfig") -> None:
+    """:func:`check_bc_fits` for ``model`` sampled with ``sampler`` (bound, or a config)."""
+    cfg = sampler if isinstance(sampler, SamplerConfig) else sampler.config
+    assert cfg is not None
+    check_bc_fits(bc, model_id=model.model_id, channels=model.state_channels, sampler_kind=cfg.kind,
+                  deterministic=CATALOGUE[cfg.kind].is_deterministic(cfg.eta))
 
 
 def bc_sampler_config(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> SamplerConfig:
@@ -215,12 +213,10 @@ def bc_sampler_note(bc: BoundaryCondition, sampler_cfg: SamplerConfig) -> str | 
     or timestep grid is another map, so the BC is then a start point that was not searched for it
     (allowed, not optimal). ``sampler_cfg`` is read as :func:`bc_sampler_config` applies it.
     """
-    from srkit.recipes import sampler_cli_name
-
     if not bc.sampler:
         return None
     cfg = bc_sampler_config(bc, sampler_cfg)
-    order = cfg.order if cfg.kind == "dpm_solver" else 1
+    order = cfg.order if "order" in CATALOGUE[cfg.kind].options else 1
     spacing = effective_spacing(cfg.kind, cfg.spacing)
     same = (bc.sampler, bc.steps, bc.order) == (cfg.kind, cfg.steps, order)
     if same and (not bc.spacing or bc.spacing == spacing):
@@ -238,7 +234,7 @@ def bc_tile_lr(bc: BoundaryCondition, *, scale: int, latent_factor: int) -> tupl
     _, height, width = bc.shape
     out_h, out_w = height * latent_factor, width * latent_factor
     if out_h % scale or out_w % scale:
-        raise UsageError(f"--bc of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
+        raise SettingError("bc", f"of output size {out_h}x{out_w} is not a multiple of the model's scale {scale}")
     return out_h // scale, out_w // scale
 
 

@@ -14,7 +14,7 @@ import math
 import time
 
 from srkit.infer.bc_search import SearchSettings, candidate_noise, race_start_refs
-from srkit.infer.model import SRModel
+from srkit.model import SRModel
 from srkit.infer.references import ReferenceSet
 from srkit.io.progress_lines import duration
 

@@ -40,16 +40,16 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import Tensor
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.infer.bc import DPM_SOLVER_TYPE, BoundaryCondition, effective_spacing, save_bc
 from srkit.infer.criteria import Criterion
 from srkit.infer.distributed import Shard, barrier, current_shard
-from srkit.infer.model import SRModel
+from srkit.model import SRModel
 from srkit.infer.references import ReferenceSet
-from srkit.infer.sampling import bound_sampler, is_deterministic
 from srkit.infer.search_progress import Pair, PairStore, progress_paths
 from srkit.infer.seeding import cpu_generator, derive_seed
-from srkit.recipes import SamplerConfig, sampler_cli_name
+from srkit.recipes import SamplerConfig
+from srkit.sampler_catalogue import CATALOGUE, sampler_cli_name, samplers_for
 
 Strategy = Literal["exhaustive", "racing", "both"]
 STRATEGIES = ("exhaustive", "racing", "both")
@@ -69,16 +69,16 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         if self.candidates < 1:
-            raise UsageError(f"--candidates must be >= 1, got {self.candidates}")
+            raise SettingError("candidates", f"must be >= 1, got {self.candidates}")
         if self.strategy not in STRATEGIES:
-            raise UsageError(f"--strategy must be exhaustive, racing or both, got '{self.strategy}'")
+            raise SettingError("strategy", f"must be exhaustive, racing or both, got '{self.strategy}'")
         if self.batch < 1:
-            raise UsageError(f"--batch must be >= 1, got {self.batch}")
+            raise SettingError("batch", f"must be >= 1, got {self.batch}")
 
 
 def check_deterministic(cfg: SamplerConfig) -> None:
     """find-bc needs an ODE sampler: refuse stochastic ones with the reason."""
-    if not is_deterministic(cfg):
+    if not CATALOGUE[cfg.kind].is_deterministic(cfg.eta):
         kind = sampler_cli_name(cfg.kind)
         why = "with eta > 0 it adds noise at every step" if cfg.kind == "ddim" else "it adds fresh noise at every step"
         raise UsageError(
@@ -90,10 +90,8 @@ def check_deterministic(cfg: SamplerConfig) -> None:
 def check_process_has_ode_sampler(process_kind: str) -> None:
     """Refuse, with the reason, a model whose process has no deterministic sampler (ResShift, DoSSR: their samplers
     add noise at every step), so no fixed x_T determines the output and eq. 20 has nothing to minimise."""
-    from srkit.diffusion.samplers import get_sampler, samplers_for
-
     fitting = samplers_for(process_kind)
-    if not any(get_sampler(name).is_deterministic(0.0) for name in fitting):
+    if not any(CATALOGUE[name].is_deterministic(0.0) for name in fitting):
         names = ", ".join(sampler_cli_name(name) for name in fitting)
         raise UsageError(
             f"find-bc needs a deterministic sampler, and the {process_kind} process has none (samplers that fit it: "
@@ -202,7 +200,7 @@ def find_bc(
 ) -> dict[str, Any]:
     """Search the BC, write it to ``out`` (safetensors) and return the report (see the module docstring)."""
     out = Path(out)
-    bound_sampler(settings.sampler, model.process.kind)
+    model.sampler(settings.sampler)  # refuses a sampler that does not fit the model, before any work
     check_deterministic(settings.sampler)
     shard = shard or current_shard()
     notify = progress or (lambda kind, info: None)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError
 
 WAVELET_LEVELS = 5
 _EPS = 1e-5
@@ -57,7 +57,7 @@ COLOR_FIXES: dict[str, Callable[[Tensor, Tensor], Tensor] | None] = {"none": Non
 
 
 def color_fix_by_name(name: str) -> Callable[[Tensor, Tensor], Tensor] | None:
-    """The fix called ``name`` (``none`` -> None); a UsageError lists the choices."""
+    """The fix called ``name`` (``none`` -> None); a SettingError lists the choices."""
     if name not in COLOR_FIXES:
-        raise UsageError(f"--color-fix must be none, wavelet or adain, got '{name}'")
+        raise SettingError("color_fix", f"must be none, wavelet or adain, got '{name}'")
     return COLOR_FIXES[name]

@@ -16,7 +16,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from srkit.errors import UsageError
+from srkit.errors import MetricUnavailable, SettingError
+from srkit.metrics import fidelity
 
 Score = Callable[[Tensor, Tensor], Tensor]
 CRITERIA = ("lpips", "dists", "psnr", "ssim", "mse")
@@ -42,21 +43,18 @@ def _mse(sr: Tensor, hr: Tensor) -> Tensor:
 def make_criterion(name: str, *, device: str | torch.device = "cpu", weights_dir: Path | None = None) -> Criterion:
     """The criterion ``name`` ready to score on ``device`` (learned metrics are built, offline, now)."""
     if name not in CRITERIA:
-        raise UsageError(f"--metric must be one of {', '.join(CRITERIA)}, got '{name}'")
+        raise SettingError("metric", f"must be one of {', '.join(CRITERIA)}, got '{name}'")
     if name == "mse":
         return Criterion(name, True, _mse)
     if name in ("psnr", "ssim"):
-        from srkit.metrics import fidelity
-
         fn = getattr(fidelity, name)
         return Criterion(name, False, lambda sr, hr: fn(sr.float(), hr.float()).double().cpu())
-    from srkit.errors import MetricUnavailable
     from srkit.metrics.perceptual import load_learned_metric
 
     try:
         scorer = load_learned_metric(name, weights_dir, str(torch.device(device)))
     except MetricUnavailable as err:
-        raise MetricUnavailable(f"--metric {name} is {err}") from None
+        raise MetricUnavailable(f"metric {name} is {err}") from None
 
     def learned(sr: Tensor, hr: Tensor) -> Tensor:
         with torch.no_grad():

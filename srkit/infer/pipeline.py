@@ -26,12 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_sampler_config, bc_tile_lr, stack_bc
-from srkit.infer.model import SRModel
-from srkit.infer.resize import upsample_condition
+from srkit.model import AnyModel, SRModel
+from srkit.model.condition import upsample_condition
 from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
 from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
+from srkit.diffusion.build import BoundSampler
 from srkit.recipes import SamplerConfig
 
 ColorFix = Callable[[Tensor, Tensor], Tensor]
@@ -48,11 +49,11 @@ class Tiling:
 
     def __post_init__(self) -> None:
         if self.tile is not None and self.tile < 8:
-            raise UsageError(f"--tile must be at least 8 output pixels (or 0 / auto), got {self.tile}")
+            raise SettingError("tile", f"must be at least 8 output pixels (or 0 / auto), got {self.tile}")
         if self.overlap < 0:
-            raise UsageError(f"--tile-overlap must be >= 0, got {self.overlap}")
+            raise SettingError("tile_overlap", f"must be >= 0, got {self.overlap}")
         if self.batch < 1:
-            raise UsageError(f"--batch must be >= 1, got {self.batch}")
+            raise SettingError("batch", f"must be >= 1, got {self.batch}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class ImageResult:
     tile_size: tuple[int, int]
 
 
-def alignment(model: SRModel) -> int:
+def alignment(model: AnyModel) -> int:
     """LR multiple that maps to whole latent pixels: ``f / gcd(scale, f)`` (1 in pixel mode)."""
     f = model.latent_factor
     return f // math.gcd(model.scale, f)
@@ -85,7 +86,7 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: BoundaryCondition | None) -> TilePlan:
+def plan_for(model: AnyModel, height: int, width: int, tiling: Tiling, bc: BoundaryCondition | None) -> TilePlan:
     """The tile plan on the padded LR image (padded to the alignment, and up to the BC's tile size)."""
     align = alignment(model)
     overlap_lr = math.ceil(tiling.overlap / model.scale)
@@ -97,24 +98,38 @@ def plan_for(model: SRModel, height: int, width: int, tiling: Tiling, bc: Bounda
     return plan_tiles(_round_up(height, align), _round_up(width, align), tile, overlap_lr, align)
 
 
-def _start_noise(model: SRModel, field: NoiseField | BCMosaic, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
+def _start_noise(model: AnyModel, field: NoiseField | BCMosaic, tiles: list[Tile], bc: BoundaryCondition | None) -> Tensor:
     if bc is not None and bc.per_tile:
         return stack_bc(bc, len(tiles))
     return torch.stack([field.crop(*box) for box in _state_boxes(model, tiles)])
 
 
-def _state_boxes(model: SRModel, tiles: list[Tile]) -> list[tuple[int, int, int, int]]:
+def _state_boxes(model: AnyModel, tiles: list[Tile]) -> list[tuple[int, int, int, int]]:
     """Each tile's ``(top, left, height, width)`` on the state grid (LR offsets are aligned, so x * s / f is exact)."""
     s, f = model.scale, model.latent_factor
     return [(t.top * s // f, t.left * s // f, t.height * s // f, t.width * s // f) for t in tiles]
 
 
+def _sampler_for_bc(model: SRModel, sampler: BoundSampler | SamplerConfig | None, bc: BoundaryCondition | None) -> BoundSampler | SamplerConfig:
+    """The run's sampler, rebound only where a BC must be sampled with the spacing it was found with
+    (:func:`~srkit.infer.bc.bc_sampler_config`: the run leaves the spacing at its default)."""
+    if sampler is None:
+        sampler = model.sampler()
+    if bc is None:
+        return sampler
+    cfg = sampler if isinstance(sampler, SamplerConfig) else sampler.config
+    if cfg is None:
+        return sampler
+    wanted = bc_sampler_config(bc, cfg)
+    return sampler if wanted is cfg else model.sampler(wanted)
+
+
 def super_resolve_image(
-    model: SRModel,
+    model: AnyModel,
     rgb: np.ndarray,
     *,
     seed: int,
-    sampler: SamplerConfig | None = None,
+    sampler: BoundSampler | None = None,
     tiling: Tiling = Tiling(),
     bc: BoundaryCondition | None = None,
     color_fix: ColorFix | None = None,
@@ -123,13 +138,19 @@ def super_resolve_image(
 ) -> ImageResult:
     """Super-resolve an HxWx3 float array in [0, 1] by the model's scale; see the module docstring.
 
+    ``model``: an :class:`SRModel` or anything with the released-model surface (:mod:`srkit.model.surface`).
+    ``sampler``: built once per run (``model.sampler(cfg)``); None uses the recipe's (a released model takes none).
     ``on_tiles(done, total)`` is called after every batch of tiles, ``on_steps(done, total)``
     after every network evaluation of the current batch.
     """
-    if bc is not None:  # a BC is sampled with the spacing it was found with unless the run names one
-        sampler = bc_sampler_config(bc, sampler or model.recipe.sampler)
     height, width = rgb.shape[:2]
     scale = model.scale
+    if isinstance(model, SRModel):
+        sampling: dict = {"sampler": _sampler_for_bc(model, sampler, bc)}
+    elif sampler is not None:
+        raise UsageError(f"the released model {model.model_id} samples as released and takes no sampler")
+    else:
+        sampling = {}
     plan = plan_for(model, height, width, tiling, bc)
     lr = pad_lr(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None], plan.lr_height, plan.lr_width)
     _, channels, state_h, state_w = model.start_shape(lr.shape)
@@ -146,7 +167,7 @@ def super_resolve_image(
             generator = TiledStepNoise(derive_seed(seed, "steps"), channels, state_h, state_w, _state_boxes(model, group))
         callback = None if on_steps is None else (lambda info: on_steps(info["i"] + 1, info["total"]))
         sr, nfe = model.super_resolve(
-            lr_tiles, sampler=sampler, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback
+            lr_tiles, **sampling, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback
         )
         calls += nfe
         if color_fix is not None:

@@ -21,8 +21,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from srkit.errors import InputError, UsageError
+from srkit.degrade.online import RandomDegradation
+from srkit.errors import InputError, SettingError
 from srkit.infer.seeding import derive_seed
+from srkit.io.discovery import find_images
+from srkit.io.images import read_image
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class ReferenceSet:
 def check_crop(crop: int, scale: int, multiple: int = 1) -> None:
     """The HR crop must be a multiple of ``scale * multiple`` (whole LR, and latent, pixels)."""
     if crop % (scale * multiple):
-        raise UsageError(f"--crop {crop} must be a multiple of {scale * multiple} (scale {scale}, latent alignment {multiple})")
+        raise SettingError("crop", f"{crop} must be a multiple of {scale * multiple} (scale {scale}, latent alignment {multiple})")
 
 
 def _to_tensor(rgb: np.ndarray) -> Tensor:
@@ -61,16 +64,13 @@ def _centre(size: int, crop: int) -> int:
 
 def paired_references(ref_dir: Path, count: int, crop: int, scale: int) -> ReferenceSet:
     """The first ``count`` matching pairs of ``ref_dir/hr`` and ``ref_dir/lr``, centre-cropped."""
-    from srkit.io.discovery import find_images
-    from srkit.io.images import read_image
-
     for sub in ("hr", "lr"):
         if not (ref_dir / sub).is_dir():
-            raise InputError(f"--ref-dir {ref_dir} needs hr/ and lr/ subfolders (missing {sub}/)")
+            raise InputError(f"reference folder {ref_dir} needs hr/ and lr/ subfolders (missing {sub}/)")
     lr_by_key = {item.relative.with_suffix("").as_posix(): item for item in find_images(ref_dir / "lr")}
     pairs = [(item, lr_by_key[key]) for item in find_images(ref_dir / "hr") if (key := item.relative.with_suffix("").as_posix()) in lr_by_key]
     if len(pairs) < count:
-        raise InputError(f"--ref-dir {ref_dir} has {len(pairs)} matching hr/lr pairs but --ref asks for {count}")
+        raise InputError(f"reference folder {ref_dir} has {len(pairs)} matching hr/lr pairs, {count} were asked for")
     hr_list, lr_list = [], []
     lr_crop = crop // scale
     for hr_item, lr_item in pairs[:count]:
@@ -78,7 +78,7 @@ def paired_references(ref_dir: Path, count: int, crop: int, scale: int) -> Refer
         if (hr.height, hr.width) != (lr.height * scale, lr.width * scale):
             raise InputError(f"{hr_item.path} is {hr.width}x{hr.height}, not {scale}x its LR {lr_item.path} ({lr.width}x{lr.height})")
         if min(lr.height, lr.width) < lr_crop:
-            raise InputError(f"{lr_item.path} is smaller than the --crop {crop} ({lr_crop} LR pixels)")
+            raise InputError(f"{lr_item.path} is smaller than the crop {crop} ({lr_crop} LR pixels)")
         top, left = _centre(lr.height, lr_crop), _centre(lr.width, lr_crop)
         lr_list.append(_to_tensor(lr.rgb[top : top + lr_crop, left : left + lr_crop]))
         hr_list.append(_to_tensor(hr.rgb[top * scale : (top + lr_crop) * scale, left * scale : (left + lr_crop) * scale]))
@@ -87,15 +87,11 @@ def paired_references(ref_dir: Path, count: int, crop: int, scale: int) -> Refer
 
 def made_references(hr_dir: Path, count: int, crop: int, scale: int, degradation: str, seed: int) -> ReferenceSet:
     """``count`` pairs cut from the photos in ``hr_dir`` and degraded with the preset ``degradation``."""
-    from srkit.degrade.online import RandomDegradation
-    from srkit.io.discovery import find_images
-    from srkit.io.images import read_image
-
     degrade = RandomDegradation(degradation, scale)
     sizes = {item.path: read_image(item.path).rgb.shape[:2] for item in find_images(hr_dir)}
     usable = [path for path, (height, width) in sizes.items() if min(height, width) >= crop]
     if not usable:
-        raise InputError(f"no image in {hr_dir} is at least {crop}x{crop} pixels (--crop)")
+        raise InputError(f"no image in {hr_dir} is at least {crop}x{crop} pixels (the crop)")
     hr_out: list[Tensor] = [torch.empty(0)] * count
     lr_out: list[Tensor] = [torch.empty(0)] * count
     for index, path in enumerate(usable):

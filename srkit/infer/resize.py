@@ -1,29 +1,13 @@
-"""Resizes at the inference edges: the condition ``y`` (torch) and output-side resizes (numpy).
+"""Output-side resizes (alpha channels, a ``--scale`` other than the model's) on HxWxC float arrays.
 
-``y`` must be made exactly as in training (docs/architecture.md: "the LR image
-resized (bicubic) to the output size"), so :func:`upsample_condition` is the one
-function both sides call. Output-side resizes (alpha channels, a ``--scale``
-other than the model's) work on HxWxC float arrays with OpenCV, which needs
-no extra copies for multi-gigapixel outputs.
+OpenCV needs no extra copies for multi-gigapixel outputs. The condition ``y`` is
+made in :mod:`srkit.model.condition`, the one place training and inference share.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from torch import Tensor
-
-
-def upsample_condition(lr: Tensor, scale: int) -> Tensor:
-    """``lr`` (B,C,h,w) upsampled by ``scale`` exactly as training makes ``y``: srkit.degrade's PIL-compatible bicubic.
-
-    Local (each output pixel sees a 4x4 LR neighbourhood, edges replicated), so
-    the upsampling of an LR crop equals the crop of the upsampling away from the
-    crop's inner borders, which is what tiling relies on.
-    """
-    from srkit.degrade.bicubic import upsample_bicubic
-
-    return lr if scale == 1 else upsample_bicubic(lr, scale)
 
 
 def resize_array(pixels: np.ndarray, height: int, width: int) -> np.ndarray:

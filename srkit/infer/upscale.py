@@ -19,37 +19,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from srkit.errors import InputError, UsageError
-from srkit.infer.bc import BoundaryCondition, check_bc_for_run
-from srkit.infer.color_fix import color_fix_by_name
+from srkit.errors import InputError, SettingError, UsageError
+from srkit.infer.bc import BoundaryCondition
 from srkit.infer.distributed import Shard, barrier, current_shard
-from srkit.infer.memory import MAX_TILE, auto_tile_size, free_memory_bytes
-from srkit.infer.tile_choice import fastest_tile
-from srkit.infer.model import SRModel
-from srkit.infer.pipeline import ColorFix, Tiling, super_resolve_image
 from srkit.infer.resize import resize_array
-from srkit.infer.sampling import bound_sampler
+from srkit.infer.run import TileSpec, UpscaleRun, parse_tile
 from srkit.infer.seeding import derive_seed
-from srkit.io.formats import alpha_notes
+from srkit.io.atomic import atomic_path, check_folder_path
+from srkit.io.discovery import (
+    find_images,
+    output_file_for,
+    output_paths,
+    should_skip,
+    without_own_outputs,
+)
+from srkit.io.formats import alpha_notes, format_for_path
+from srkit.io.images import Image, read_image, write_image
+from srkit.model import AnyModel
 from srkit.recipes import SamplerConfig
 
 REPORT_NAME = "report.json"
+STATUS_COUNTS = ("written", "skipped", "unreadable")  # report keys: how many entries have each status
 Progress = Callable[[str, dict[str, Any]], None]
-TileSpec = int | str | None  # output pixels, "auto", or None/0 for whole images
+__all__ = ["REPORT_NAME", "Job", "RunSettings", "TileSpec", "UpscaleRun", "output_scale", "parse_tile", "plan_jobs", "preflight", "upscale"]
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How every image of one ``upscale`` call is made (validated once)."""
+    """How every image of one ``upscale`` call is made: the validated run, the seed, the output scale."""
 
-    sampler: SamplerConfig
+    run: UpscaleRun
     seed: int
-    bc: BoundaryCondition | None
     scale: float
-    color_fix: ColorFix | None
-    tile: TileSpec
-    overlap: int
-    batch: int
     overwrite: bool
 
 
@@ -61,41 +62,12 @@ class Job:
     output: Path
 
 
-def parse_tile(value: str | int | None) -> TileSpec:
-    """``--tile``: ``auto``, ``0``/``none`` (whole images) or a size in output pixels (>= 8)."""
-    if value is None or isinstance(value, int):
-        return None if not value else _check_tile(value)
-    text = str(value).strip().lower()
-    if text == "auto":
-        return "auto"
-    if text in ("0", "none", "off"):
-        return None
-    if not text.isdigit():
-        raise UsageError(f"--tile must be 'auto', 0 or a size in output pixels like 512, got '{value}'")
-    return _check_tile(int(text))
-
-
-def _check_tile(size: int) -> int:
-    if size < 8:
-        raise UsageError(f"--tile must be at least 8 output pixels, got {size}")
-    return size
-
-
-def check_tile_overlap(tile: TileSpec, overlap: int) -> None:
-    """Refuse an overlap the tiles cannot have (more than half a tile; for ``auto``, of the largest auto tile),
-    instead of quietly using less."""
-    largest = MAX_TILE if tile == "auto" else tile
-    if largest and 2 * overlap > largest:
-        raise UsageError(f"--tile-overlap {overlap} is more than half the tile ({largest} px{' at most with --tile auto' if tile == 'auto' else ''}); "
-                         f"use at most {largest // 2}")
-
-
 def output_scale(value: float | None, model_scale: int) -> float:
     """The final output scale: the model's own unless ``--scale`` asks for another (> 0)."""
     if value is None:
         return float(model_scale)
     if not value > 0:
-        raise UsageError(f"--scale must be > 0, got {value}")
+        raise SettingError("scale", f"must be > 0, got {value}")
     return float(value)
 
 
@@ -107,14 +79,11 @@ def plan_jobs(inputs: str | Path | Sequence[Any], output_dir: Path, ext: str | N
     Files that are this run's own outputs (an output folder inside the input folder, or ``suffix``
     outputs written next to their inputs) are not inputs.
     """
-    from srkit.io.atomic import check_folder_path
-    from srkit.io.discovery import find_images, output_file_for, output_paths, without_own_outputs
-
     items = find_images(inputs) if isinstance(inputs, (str, Path)) else list(inputs)
     target = output_file_for(inputs, output_dir) if isinstance(inputs, (str, Path)) else None
     if target is not None:
         if ext or suffix:
-            raise UsageError(f"--ext and --suffix name outputs in a folder; OUTPUT {target} already names the file")
+            raise UsageError(f"an extension or suffix names outputs in a folder; the output {target} already names the file")
         if target.resolve() == items[0].path.resolve():
             raise UsageError(f"output {target} would overwrite its input; choose another output name")
         check_folder_path(target.parent)
@@ -132,8 +101,6 @@ def preflight(jobs: Sequence[Job], skip_unreadable: bool = False) -> tuple[list[
     An unreadable input raises its ``InputError`` unless ``skip_unreadable``; even
     then a run with no readable input at all is refused.
     """
-    from srkit.io.images import read_image
-
     readable, unreadable = [], []
     for job in jobs:
         try:
@@ -149,29 +116,9 @@ def preflight(jobs: Sequence[Job], skip_unreadable: bool = False) -> tuple[list[
     return readable, unreadable
 
 
-def tile_for(tile: TileSpec, model: SRModel, out_h: int, out_w: int, batch: int, overlap: int = 32) -> int | None:
-    """Tile size in output pixels for an ``out_h x out_w`` output: ``tile`` itself, or for ``"auto"`` the fastest that fits on the model's device."""
-    if tile != "auto":
-        return tile  # type: ignore[return-value]
-    device = model.device
-    largest = auto_tile_size(
-        model.recipe,
-        out_h,
-        out_w,
-        batch=batch,
-        precision=model.precision,
-        free_bytes=free_memory_bytes(device),
-        on_cpu=device.type == "cpu",
-    )
-    return fastest_tile(out_h, out_w, largest, overlap, device.type)
-
-
 def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> bool:
     """Resize to the requested size if needed and write in the input's layout (alpha dropped if the format has none;
     returns whether it was)."""
-    from srkit.io.formats import format_for_path
-    from srkit.io.images import Image, write_image
-
     rgb = resize_array(rgb, out_h, out_w)
     alpha, mode = image.alpha, image.mode
     fmt = format_for_path(job.output)
@@ -184,8 +131,6 @@ def _write_output(job: Job, image: Any, rgb: Any, out_h: int, out_w: int) -> boo
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from srkit.io.atomic import atomic_path
-
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
@@ -194,7 +139,8 @@ def upscale(
     inputs: str | Path | Sequence[Any],
     output_dir: str | Path,
     *,
-    model: SRModel,
+    model: AnyModel | None = None,
+    run: UpscaleRun | None = None,
     sampler_cfg: SamplerConfig | None = None,
     seed: int = 0,
     bc: BoundaryCondition | None = None,
@@ -209,28 +155,27 @@ def upscale(
     skip_unreadable: bool = False,
     progress: Progress | None = None,
     shard: Shard | None = None,
+    jobs: Sequence[Job] | None = None,
 ) -> dict[str, Any]:
     """Super-resolve ``inputs`` into ``output_dir``; returns the report (also written as ``report.json``).
 
-    ``seed``: image ``k`` uses ``derive_seed(seed, relative path)``, so outputs do
-    not depend on batching or sharding. ``tile``: output pixels, ``"auto"`` or
-    None. ``bc``: a boundary condition, applied as its ``mode`` says (srkit.infer.bc).
-    ``suffix``: appended to each output's file stem (``photo.png`` -> ``photo_x4.png``).
-    ``skip_unreadable``: leave unreadable inputs out (status ``"unreadable"`` in the
-    report) instead of refusing the run.
+    Pass a ``model`` and the run's settings (``sampler_cfg``, ``bc``, ``color_fix``,
+    ``tile``, ``tile_overlap``, ``batch``), or a ``run`` already built with
+    :meth:`UpscaleRun.build` (then those are not used). ``seed``: image ``k`` uses
+    ``derive_seed(seed, relative path)``, so outputs do not depend on batching or
+    sharding. ``suffix``: appended to each output's file stem (``photo.png`` ->
+    ``photo_x4.png``). ``skip_unreadable``: leave unreadable inputs out (status
+    ``"unreadable"`` in the report) instead of refusing the run. ``jobs``: the
+    result of :func:`plan_jobs` when the caller planned already (the tree is walked once).
     """
     output_dir = Path(output_dir)
-    sampler_cfg = sampler_cfg or model.recipe.sampler
-    bound_sampler(sampler_cfg, model.process.kind)
-    Tiling(None, tile_overlap, batch)  # validates overlap and batch
-    check_tile_overlap(parse_tile(tile), tile_overlap)
-    settings = RunSettings(
-        sampler_cfg, seed, bc, output_scale(scale, model.scale), color_fix_by_name(color_fix), parse_tile(tile), tile_overlap, batch, overwrite
-    )
-    if bc is not None:
-        check_bc_for_run(bc, model, sampler_cfg)
+    if run is None:
+        if model is None:
+            raise UsageError("upscale needs a model or a run")
+        run = UpscaleRun.build(model, sampler=sampler_cfg, tile=tile, overlap=tile_overlap, batch=batch, color_fix=color_fix, bc=bc)
+    settings = RunSettings(run, seed, output_scale(scale, run.model.scale), overwrite)
     shard = shard or current_shard()
-    jobs = plan_jobs(inputs, output_dir, ext, suffix)
+    jobs = list(jobs) if jobs is not None else plan_jobs(inputs, output_dir, ext, suffix)
     jobs, unreadable = preflight(jobs, skip_unreadable)  # every rank checks every input, so all fail together
     mine = shard.take(jobs)
     notify = progress or (lambda kind, info: None)
@@ -239,18 +184,16 @@ def upscale(
     for entry in unreadable:
         notify("unreadable", {"name": entry["input"], "error": entry["error"]})
     notify("start", {"images": len(mine)})
-    entries = sorted(unreadable + [_upscale_one(job, model, settings, notify) for job in mine], key=lambda e: e["input"])
-    report = _report(model, settings, color_fix, entries)
+    entries = sorted(unreadable + [_upscale_one(job, settings, notify) for job in mine], key=lambda e: e["input"])
+    report = _report(settings, entries)
     if len(jobs) == 1 and jobs[0].output == output_dir:
         return report  # OUTPUT is the image file itself: no folder to hold a report.json
-    return _finish_report(output_dir, report, shard, str(model.device))
+    return _finish_report(output_dir, report, shard, str(run.model.device))
 
 
-def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progress) -> dict[str, Any]:
+def _upscale_one(job: Job, settings: RunSettings, notify: Progress) -> dict[str, Any]:
     """Make one output (or skip it) and return its report entry."""
-    from srkit.io.discovery import should_skip
-    from srkit.io.images import read_image
-
+    run = settings.run
     name = job.item.relative.as_posix()
     image_seed = derive_seed(settings.seed, name)
     entry: dict[str, Any] = {"input": str(job.item.path), "output": str(job.output), "seed": image_seed}
@@ -259,19 +202,11 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
         return {**entry, "status": "skipped"}
     image = read_image(job.item.path)
     out_h, out_w = round(image.height * settings.scale), round(image.width * settings.scale)
-    tile_size = tile_for(
-        settings.tile, model, image.height * model.scale, image.width * model.scale, settings.batch, settings.overlap
-    )
     notify("image_start", {"name": name, "size": (image.width, image.height)})
     started = time.perf_counter()
-    result = super_resolve_image(
-        model,
+    result = run.super_resolve(
         image.rgb,
         seed=image_seed,
-        sampler=settings.sampler,
-        tiling=Tiling(tile_size, settings.overlap, settings.batch),
-        bc=settings.bc,
-        color_fix=settings.color_fix,
         on_tiles=lambda done, total: notify("tiles", {"name": name, "done": done, "total": total}),
         on_steps=lambda done, total: notify("steps", {"name": name, "done": done, "total": total}),
     )
@@ -294,22 +229,19 @@ def _upscale_one(job: Job, model: SRModel, settings: RunSettings, notify: Progre
     return entry
 
 
-STATUS_COUNTS = ("written", "skipped", "unreadable")  # report keys: how many entries have each status
-
-
-def _report(model: SRModel, settings: RunSettings, color_fix: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def _report(settings: RunSettings, entries: list[dict[str, Any]]) -> dict[str, Any]:
     written = [e for e in entries if e["status"] == "written"]
-    sampler, bc = settings.sampler, settings.bc
+    described = settings.run.describe()
     return {
-        "method": model.recipe.name,
-        "model_id": model.model_id,
-        "sampler": {"kind": sampler.kind, "steps": sampler.steps, "order": sampler.order, "eta": sampler.eta},
+        "method": described["method"],
+        "model_id": described["model_id"],
+        "sampler": described["sampler"],
         "seed": settings.seed,
         "scale": settings.scale,
-        "color_fix": color_fix,
-        "precision": model.precision,
-        "device": str(model.device),
-        "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
+        "color_fix": described["color_fix"],
+        "precision": described["precision"],
+        "device": described["device"],
+        "bc": described["bc"],
         "images": entries,
         **{status: sum(e["status"] == status for e in entries) for status in STATUS_COUNTS},
         "seconds": round(sum(e["seconds"] for e in written), 4),

@@ -15,8 +15,12 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from srkit.degrade.crops import check_crop_size
+from srkit.degrade.online import RandomDegradation
 from srkit.errors import UsageError
 from srkit.io.atomic import make_folder
+from srkit.nets.compile import compile_if_available
+from srkit.nets.ema import EMA
 from srkit.recipes import Recipe
 from srkit.train.data import BatchStream, HRCrops, ImageCache, PairedCrops
 from srkit.train.distributed import DistContext, setup_distributed
@@ -66,8 +70,6 @@ def check_resumable(stored: Mapping[str, Any], recipe: Recipe) -> None:
 
 
 def _check_inputs(recipe: Recipe, inputs: RunInputs) -> None:
-    from srkit.degrade.crops import check_crop_size
-
     if (inputs.data is None) == (inputs.paired is None):
         raise UsageError("give the training images with either --data HR_DIR or --paired LR_DIR HR_DIR")
     if recipe.task == "autoencoder" and inputs.paired is not None:
@@ -95,8 +97,6 @@ def _crop_source(recipe: Recipe, inputs: RunInputs, run: RunDir, message: Messag
 
 def _runners(task: Task, dist: DistContext, compile_nets: bool) -> dict[str, torch.nn.Module]:
     """DDP wrappers (several processes) and torch.compile (``train.compile``) around each trainable."""
-    from srkit.nets.compile import compile_if_available
-
     runners = {}
     for name, module in task.trainables.items():
         runner = dist.wrap(module)
@@ -203,8 +203,6 @@ def _restore(run: RunDir, recipe: Recipe, inputs: RunInputs) -> tuple[dict[str, 
 def _build_trainer(recipe: Recipe, inputs: RunInputs, dist: DistContext, run: RunDir, progress: ProgressFn | None,
                    message: MessageFn | None, should_stop: Callable[[int], bool] | None) -> Trainer:
     """Task, data stream, degradation, optimisers, EMA and DDP/compile wrappers, assembled into a Trainer."""
-    from srkit.nets.ema import EMA
-
     cfg, seed = recipe.train, recipe.train.seed
     task = build_task(recipe, stage=inputs.stage, init=inputs.init, device=dist.device, seed=seed)
     source = _crop_source(recipe, inputs, run, message if dist.is_main else None)
@@ -213,8 +211,6 @@ def _build_trainer(recipe: Recipe, inputs: RunInputs, dist: DistContext, run: Ru
                          workers=cfg.workers)
     degrade = None
     if task.needs_lr and inputs.paired is None:
-        from srkit.degrade.online import RandomDegradation
-
         degrade = RandomDegradation(recipe.data.degradation, recipe.scale, dist.device)
     base_lrs = task.learning_rates()
     optimizers = {name: build_optimizer(module.parameters(), cfg, base_lrs[name]) for name, module in task.trainables.items()}

@@ -27,7 +27,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 import torch
 
-from srkit.errors import InputError, UsageError
+from srkit.errors import InputError, SettingError
 from srkit.io.discovery import InputItem, find_images, outside_folder
 from srkit.io.images import check_image_file, read_image
 from srkit.train.seeding import Stream, numpy_rng
@@ -148,7 +148,7 @@ class PairedCrops:
     def __init__(self, lr_folder: str | Path, hr_folder: str | Path, crop: int, scale: int, cache: ImageCache,
                  message: Callable[[str], None] | None = None) -> None:
         if crop % scale:
-            raise UsageError(f"--crop {crop} must be a multiple of the recipe's scale {scale}")
+            raise SettingError("crop", f"{crop} must be a multiple of the recipe's scale {scale}")
         self.crop_size, self.scale, self.cache = crop, scale, cache
         lrs = {_pair_key(i): i.path for i in find_images(lr_folder)}
         hrs = {_pair_key(i): i.path for i in find_images(hr_folder)}

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 from torch import Tensor, nn
 
-from srkit.errors import SrkitError, UsageError
+from srkit.errors import SettingError, SrkitError
 from srkit.recipes import Recipe
 from srkit.train.data import BatchStream, TrainBatch
 from srkit.train.distributed import DistContext
@@ -46,7 +46,7 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 def check_precision(precision: str, device: torch.device) -> None:
     """fp16 autocast needs CUDA (and its loss scaler); bf16 runs anywhere autocast does."""
     if precision == "fp16" and device.type != "cuda":
-        raise UsageError("--precision fp16 needs CUDA (CPU has no fast fp16 training); use fp32 or bf16")
+        raise SettingError("precision", "fp16 needs CUDA (CPU has no fast fp16 training); use fp32 or bf16")
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:

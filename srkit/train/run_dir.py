@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import yaml
+
 from srkit.errors import UsageError
 from srkit.io.atomic import atomic_path, make_folder
 
@@ -79,8 +81,6 @@ class RunDir:
             raise UsageError(f"{self.root} already holds a training run; add --resume to continue it or choose a new --out")
 
     def write_recipe(self, data: dict[str, Any]) -> None:
-        import yaml
-
         with atomic_path(self.recipe) as tmp:
             tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 

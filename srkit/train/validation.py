@@ -18,8 +18,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from srkit.degrade.online import RandomDegradation
 from srkit.io.discovery import find_images
 from srkit.io.images import write_image
+from srkit.metrics.fidelity import psnr, ssim
+from srkit.model.condition import upsample_condition
 from srkit.recipes import Recipe
 from srkit.train.data import ImageCache, reflect_pad_to
 from srkit.train.seeding import Stream, numpy_rng, torch_rng
@@ -53,8 +56,6 @@ class Validator:
     """Fixed validation pairs of a run and how to score a model on them."""
 
     def __init__(self, folder: str | Path, recipe: Recipe, *, seed: int, device: torch.device) -> None:
-        from srkit.degrade.online import RandomDegradation
-
         items = find_images(folder)[: recipe.train.val_images]
         cache = ImageCache()
         crops = [centre_crop(cache.get(item.path), recipe.data.crop) for item in items]
@@ -70,9 +71,6 @@ class Validator:
 
     def run(self, task: Task, averaged: dict, grid_path: Path | None) -> dict[str, float]:
         """Score the EMA model on the pairs (``val_psnr``, ``val_ssim``) and write the grid when a path is given."""
-        from srkit.infer.resize import upsample_condition
-        from srkit.metrics.fidelity import psnr, ssim
-
         outputs = []
         for start in range(0, self.hr.shape[0], self.batch_size):
             chunk = slice(start, start + self.batch_size)

@@ -1,7 +1,7 @@
 """Model checkpoints written by training, and weights read from other runs (``--init``, autoencoders).
 
 A model checkpoint is one self-contained safetensors file (see
-:mod:`srkit.infer.model`): tensors ``net.*`` / ``decoder.*`` / ``autoencoder.*``
+:mod:`srkit.model.loading`): tensors ``net.*`` / ``decoder.*`` / ``autoencoder.*``
 and metadata ``kind``, ``recipe`` (JSON of ``recipe.to_dict()``), ``step``,
 ``params``, ``recipe_name``, ``model_id`` and ``srkit_version``.
 """
@@ -16,9 +16,9 @@ import torch
 
 from srkit.errors import WeightsError
 from srkit.io.checkpoints import load_checkpoint, save_checkpoint
+from srkit.nets.config import WEIGHT_FREE_SETTINGS
 from srkit.recipes import Recipe
 
-MODEL_KIND = "srkit-model"
 AUTOENCODER_KIND = "srkit-autoencoder"
 
 
@@ -50,8 +50,6 @@ def _first_difference(stored: Any, expected: Any, path: str = "") -> str | None:
 
 def _weight_defining(block: Mapping[str, Any]) -> dict[str, Any]:
     """A network block as plain data, without the settings that define no weights."""
-    from srkit.nets.config import WEIGHT_FREE_SETTINGS
-
     return {k: v for k, v in json.loads(json.dumps(dict(block))).items() if k not in WEIGHT_FREE_SETTINGS}
 
 

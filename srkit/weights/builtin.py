@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from srkit.errors import WeightsError
-from srkit.recipes import sampler_cli_name
+from srkit.sampler_catalogue import sampler_cli_name
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 BC_SUFFIX = ".bc.safetensors"  # a shipped optimal boundary condition, next to its model

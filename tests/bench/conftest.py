@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from srkit.infer.model import SRModel, model_from_modules
+from srkit.model import SRModel, model_from_modules
 from srkit.io.images import write_image
 from srkit.recipes import Recipe, load_recipe
 

@@ -152,5 +152,5 @@ def test_color_fix_applies_to_model_rows_and_is_recorded(hr_dir: Path) -> None:
     assert fixed.rows[0].metrics["psnr"] == plain.rows[0].metrics["psnr"]  # bicubic is never colour-fixed
     assert fixed.rows[1].metrics["psnr"] != plain.rows[1].metrics["psnr"]
     assert "colour-fixed (adain)" in (hr_dir.parent / "fixed" / "bench.md").read_text()
-    with pytest.raises(UsageError, match="color-fix"):
+    with pytest.raises(UsageError, match="color fix must be"):
         run_bench(row, dataset, metrics=["psnr"], color_fix="purple")

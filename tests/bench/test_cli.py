@@ -30,7 +30,7 @@ def test_bench_cli_takes_unquoted_method_lists_and_prints_only_json(
     capsys: pytest.CaptureFixture[str], hr_dir: Path, checkpoint: Path, tmp_path: Path
 ) -> None:
     code, out, err = run_cli(capsys, "bench", "--data", hr_dir, "--limit", "1", "--methods", "sr3:1:ddim", "sr3:2",
-                             "--weights", f"sr3={checkpoint}", "--metrics", "psnr,ssim", "--device", "cpu",
+                             "--weights", f"sr3={checkpoint}", "--metrics", "psnr,ssim", "--device", "cpu", "--no-realesrgan",
                              "--out", tmp_path / "out", "--json")
     assert code == 0, err
     data = json.loads(out)

@@ -76,5 +76,5 @@ def test_stability_needs_two_runs_and_an_out_folder_for_pictures(hr_dir: Path) -
     dataset = open_dataset(hr_dir, limit=1)
     with pytest.raises(UsageError, match=">= 2"):
         run_stability(tiny_model(), dataset, runs=1, metrics=["psnr"])
-    with pytest.raises(UsageError, match="--out"):
+    with pytest.raises(UsageError, match="needs an output folder"):
         run_stability(tiny_model(), dataset, runs=2, metrics=["psnr"], save_best_worst=True)

@@ -63,7 +63,7 @@ def test_racing_strategy_and_hr_dir_references(capsys, tmp_path: Path, weights: 
         (["--strategy", "greedy"], "--strategy must be exhaustive, racing or both"),
         (["--metric", "niqe"], "--metric must be one of lpips, dists, psnr, ssim, mse"),
         (["--crop", 18], "--crop 18 must be a multiple of 4"),
-        (["--ref", 5], "has 2 matching hr/lr pairs but --ref asks for 5"),
+        (["--ref", 5], "has 2 matching hr/lr pairs, 5 were asked for"),
     ],
 )
 def test_bad_search_settings_are_one_line_errors(capsys, tmp_path: Path, weights: Path, ref_dir: Path, extra, fragment) -> None:
@@ -75,7 +75,7 @@ def test_bad_search_settings_are_one_line_errors(capsys, tmp_path: Path, weights
 
 def test_references_must_come_from_exactly_one_source(capsys, tmp_path: Path, weights: Path) -> None:
     code, _, err = run(capsys, "find-bc", "--weights", weights, "--out", tmp_path / "bc.safetensors")
-    assert_one_line_error(code, err, 2, "pass exactly one of --ref-dir")
+    assert_one_line_error(code, err, 2, "pass exactly one reference source")
 
 
 def test_missing_lpips_weights_are_named_not_replaced(capsys, tmp_path: Path, weights: Path, ref_dir: Path, monkeypatch) -> None:

@@ -39,7 +39,7 @@ def coefficients(process: DiffusionProcess, t: Tensor, like: Tensor) -> tuple[Te
     def column(name: str) -> Tensor:
         return torch.tensor([getattr(c, name) for c in rows], dtype=like.dtype).reshape(shape)
 
-    return column("x0"), column("y"), column("eps")
+    return column("c_x0"), column("c_y"), column("c_eps")
 
 
 class OracleNet:

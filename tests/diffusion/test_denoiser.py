@@ -50,7 +50,7 @@ def test_vp_eps_output_is_read_through_the_total_signal_level(make):
     torch.testing.assert_close(out.x0, x0)
     torch.testing.assert_close(out.eps, eps)
     c = [process.coef(int(i)) for i in t]
-    by_hand = torch.stack([(x_t[i] - c[i].eps * out.raw[i]) / (c[i].x0 + c[i].y) for i in range(2)])
+    by_hand = torch.stack([(x_t[i] - c[i].c_eps * out.raw[i]) / (c[i].c_x0 + c[i].c_y) for i in range(2)])
     torch.testing.assert_close(out.x0, by_hand)
     if make is vp:
         torch.testing.assert_close(out.raw, eps)  # the same as eps prediction on VP

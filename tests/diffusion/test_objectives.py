@@ -96,7 +96,7 @@ def test_dream_eps_form_matches_algorithm_3_where_x0_is_unidentifiable():
     x_t = process.q_sample(x0, y, eps, t)
     with torch.no_grad():
         first = AffineNet()(x_t, y, t.float())
-    sigma = torch.tensor([process.coef(int(i)).eps for i in t]).reshape(-1, 1, 1, 1)
+    sigma = torch.tensor([process.coef(int(i)).c_eps for i in t]).reshape(-1, 1, 1, 1)
     lam = sigma**p
     torch.testing.assert_close(net.calls[1]["x_in"], x_t + sigma * lam * (eps - first))  # Algorithm 3, line 5
 

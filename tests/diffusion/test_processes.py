@@ -141,8 +141,8 @@ def test_resshift_prior_is_y_plus_kappa_sqrt_eta_T_noise():
 def test_dossr_and_vp_share_noise_levels_at_equal_timesteps():
     a, b = vp(), dossr()
     for t in (0, 250, 498, 999):
-        assert a.coef(t).eps == b.coef(t).eps
-        assert a.coef(t).x0 == pytest.approx(b.coef(t).x0 + b.coef(t).y)  # a_t = a_t(1-eta) + a_t eta
+        assert a.coef(t).c_eps == b.coef(t).c_eps
+        assert a.coef(t).c_x0 == pytest.approx(b.coef(t).c_x0 + b.coef(t).c_y)  # a_t = a_t(1-eta) + a_t eta
 
 
 def test_dossr_starts_at_last_step_below_t1_with_eta_under_one():
@@ -176,7 +176,7 @@ def test_dossr_x0_from_eps_near_and_at_t1():
     torch.testing.assert_close(x_t1, process.q_sample(torch.zeros_like(x0), y, eps, at_t1))
     guarded = process.x0_from_eps(x_t1, y, eps + 1e-3, at_t1)
     assert torch.isfinite(guarded).all()
-    assert guarded.abs().max().item() == pytest.approx(1e-3 * process.coef(499).eps / MIN_SIGNAL, rel=1e-6)
+    assert guarded.abs().max().item() == pytest.approx(1e-3 * process.coef(499).c_eps / MIN_SIGNAL, rel=1e-6)
 
 
 def test_processes_reject_bad_schedules_and_posteriors():

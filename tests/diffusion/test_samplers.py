@@ -130,10 +130,10 @@ def _gaussian_ode_reference(process, noise, mu, sd):
     first, last = process.coef(process.T - 1), process.coef(0)
 
     def std(c):
-        return math.sqrt(c.x0**2 * sd**2 + c.eps**2)
+        return math.sqrt(c.c_x0**2 * sd**2 + c.c_eps**2)
 
-    x_last = last.x0 * mu + std(last) * (noise - first.x0 * mu) / std(first)
-    return mu + last.x0 * sd**2 / std(last) ** 2 * (x_last - last.x0 * mu)
+    x_last = last.c_x0 * mu + std(last) * (noise - first.c_x0 * mu) / std(first)
+    return mu + last.c_x0 * sd**2 / std(last) ** 2 * (x_last - last.c_x0 * mu)
 
 
 def test_dpm_solver_higher_orders_converge_faster_on_gaussian_data():

@@ -20,7 +20,6 @@ from srkit.infer.bc_search import (
 )
 from srkit.infer.criteria import make_criterion
 from srkit.infer.references import ReferenceSet, made_references, paired_references
-from srkit.infer.sampler_options import sampler_config
 from srkit.io.images import write_image
 
 SEED = 11
@@ -46,7 +45,7 @@ def refs() -> ReferenceSet:
 
 
 def settings(model, K: int, strategy: str = "exhaustive", batch: int = 5, **sampler) -> SearchSettings:
-    cfg = sampler_config(model.recipe.sampler, **sampler) if sampler else model.recipe.sampler
+    cfg = model.recipe.sampler.with_overrides(**sampler) if sampler else model.recipe.sampler
     return SearchSettings(candidates=K, sampler=cfg, strategy=strategy, batch=batch, seed=SEED)  # type: ignore[arg-type]
 
 

@@ -83,11 +83,11 @@ def test_a_run_at_the_default_spacing_uses_the_bc_only_when_it_was_found_with_an
 
 
 def test_spacing_option_reaches_the_sampler_config_and_is_checked() -> None:
+    from srkit.cli.options import sampler_overrides
     from srkit.errors import UsageError
-    from srkit.infer.sampler_options import sampler_config
 
     base = load_recipe("builtin/sr3").sampler
-    assert sampler_config(base, spacing="trailing").spacing == "trailing"
-    assert sampler_config(base).spacing == "default"
-    with pytest.raises(UsageError, match="--spacing must be one of uniform, logsnr, trailing"):
-        sampler_config(base, spacing="karras")
+    assert sampler_overrides(base, spacing="trailing").spacing == "trailing"
+    assert sampler_overrides(base).spacing == "default"
+    with pytest.raises(UsageError, match="--spacing must be default, uniform, logsnr or trailing"):
+        sampler_overrides(base, spacing="karras")

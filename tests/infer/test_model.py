@@ -14,7 +14,7 @@ from tests.infer.tiny_model import (
 )
 
 from srkit.errors import UsageError, WeightsError
-from srkit.infer.model import load_model, model_from_modules
+from srkit.model import load_model, model_from_modules
 from srkit.infer.seeding import cpu_generator
 
 

@@ -9,7 +9,7 @@ from tests.infer.tiny_model import tiny_recipe
 from torch import nn
 
 from srkit.infer.bc import BoundaryCondition
-from srkit.infer.model import model_from_modules
+from srkit.model import model_from_modules
 from srkit.infer.pipeline import Tiling, plan_for, super_resolve_image
 from srkit.infer.seeding import cpu_generator
 from srkit.recipes import SamplerConfig
@@ -153,7 +153,7 @@ def test_an_image_smaller_than_the_bc_is_padded_to_it_and_cropped_back_in_tile_m
 def test_an_unknown_bc_mode_is_a_one_line_usage_error() -> None:
     from srkit.errors import UsageError
 
-    with pytest.raises(UsageError, match="--bc-mode must be one of mosaic, tile"):
+    with pytest.raises(UsageError, match="bc mode must be one of mosaic, tile"):
         BoundaryCondition(torch.zeros(3, 4, 4), "", "tiny", "ddim", 2, mode="stripes")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from srkit.infer.model import MODEL_KIND, SRModel, model_from_modules, model_tensors
+from srkit.model import MODEL_KIND, SRModel, model_from_modules, model_tensors
 from srkit.recipes import Recipe, load_recipe
 
 TINY_UNET = {

@@ -34,6 +34,6 @@ def test_torchrun_two_processes_on_gloo_train_and_rank0_alone_writes(photos: Pat
     names = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert names == ["step_0000002.safetensors", "step_0000002.state.safetensors",
                      "step_0000003.safetensors", "step_0000003.state.safetensors"]
-    from srkit.infer.model import load_model
+    from srkit.model import load_model
 
     assert load_model(out / "final.safetensors").step == 3

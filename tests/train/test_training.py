@@ -28,7 +28,7 @@ def logged(run: Path, key: str = "loss") -> list[tuple[int, float]]:
 
 def check_loadable_model(path: Path, steps: int) -> None:
     """The checkpoint loads as an SRModel and super-resolves an LR image to the right size in [0, 1]."""
-    from srkit.infer.model import load_model
+    from srkit.model import load_model
 
     model = load_model(path)
     assert model.step == steps

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from srkit.infer.model import MODEL_KIND, load_model
+from srkit.model import MODEL_KIND, load_model
 from srkit.io.checkpoints import load_checkpoint
 from srkit.weights.builtin import BC_SUFFIX, WEIGHTS_DIR, list_builtin_models
 from srkit.weights.ship import ship

@@ -54,9 +54,22 @@ def per_sample(values: Tensor, like: Tensor) -> Tensor:
 class AffineCoefs:
     """The coefficients of ``x_t = x0 * c_x0 + y * c_y + eps * c_eps`` at one timestep."""
 
-    x0: float
-    y: float
-    eps: float
+    c_x0: float
+    c_y: float
+    c_eps: float
+
+    # Former names (read like the tensors x0, y, eps): kept so older call sites still run.
+    @property
+    def x0(self) -> float:
+        return self.c_x0
+
+    @property
+    def y(self) -> float:
+        return self.c_y
+
+    @property
+    def eps(self) -> float:
+        return self.c_eps
 
 
 class DiffusionProcess(ABC):

@@ -49,5 +49,5 @@ class DoSSRProcess(DiffusionProcess):
     def prior_sample(self, y: Tensor, noise: Tensor) -> Tensor:
         """``a y + s eps`` at :attr:`start_index` (DoSSR Algorithm 1, line 1)."""
         coefs = self.coef(self.start_index)
-        a = coefs.x0 + coefs.y  # a_t (1 - eta_t) + a_t eta_t
-        return a * y + coefs.eps * noise
+        a = coefs.c_x0 + coefs.c_y  # a_t (1 - eta_t) + a_t eta_t
+        return a * y + coefs.c_eps * noise

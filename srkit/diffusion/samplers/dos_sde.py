@@ -26,12 +26,12 @@ ORDERS = (1, 2, 3)
 
 def _lam(c: AffineCoefs) -> float:
     """``lambda_t = s_t / (a_t (1 - eta_t))`` = ``c_eps / c_x0``; 0 at the clean data."""
-    return c.eps / c.x0
+    return c.c_eps / c.c_x0
 
 
 def _shift_ratio(c: AffineCoefs) -> float:
     """``eta_t / (1 - eta_t)`` = ``c_y / c_x0``."""
-    return c.y / c.x0
+    return c.c_y / c.c_x0
 
 
 def _order3_weight(lam_s: float, lam_t: float) -> float:
@@ -87,11 +87,11 @@ def sample_dos_sde(
     for i, (s, t) in enumerate(zip(timesteps, timesteps[1:] + [-1])):
         out = denoiser(x, y, timestep(s, x), clip_x0=clip_x0)
         now, nxt = process.coef(s), process.coef(t)
-        lam_s, lam_t, g_t = _lam(now), _lam(nxt), nxt.x0
+        lam_s, lam_t, g_t = _lam(now), _lam(nxt), nxt.c_x0
         ratio = (lam_t / lam_s) ** 2
         estimates = (estimates + [(lam_s, out.x0)])[-3:]
         x_next = (
-            (g_t / now.x0 * ratio) * x
+            (g_t / now.c_x0 * ratio) * x
             + g_t * (_shift_ratio(nxt) - _shift_ratio(now) * ratio) * y
             + g_t * (1.0 - ratio) * out.x0
         )

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import torch
 
-from srkit.errors import UsageError
+from srkit.errors import SettingError, UsageError
 from srkit.recipes import Recipe
+from srkit.train.tasks.autoencoder import AutoencoderTask
 from srkit.train.tasks.base import Task
+from srkit.train.tasks.decoder import DecoderTask
+from srkit.train.tasks.diffusion import DiffusionTask
 
 
 def build_task(recipe: Recipe, *, stage: int, init: str | Path | None, device: torch.device, seed: int) -> Task:
@@ -16,17 +19,11 @@ def build_task(recipe: Recipe, *, stage: int, init: str | Path | None, device: t
     if recipe.task == "autoencoder":
         if stage != 1 or init is not None:
             raise UsageError("the autoencoder recipe trains in one stage from scratch: drop --stage/--init")
-        from srkit.train.tasks.autoencoder import AutoencoderTask
-
         return AutoencoderTask(recipe, device, seed=seed)
     if stage == 2:
-        from srkit.train.tasks.decoder import DecoderTask
-
         return DecoderTask(recipe, device, seed=seed, init=init)
     if stage != 1:
-        raise UsageError(f"--stage must be 1 or 2, got {stage}")
-    from srkit.train.tasks.diffusion import DiffusionTask
-
+        raise SettingError("stage", f"must be 1 or 2, got {stage}")
     return DiffusionTask(recipe, device, seed=seed, init=init)
 
 

@@ -18,6 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from srkit.errors import UsageError
+from srkit.nets.autoencoder import Autoencoder
+from srkit.nets.build import build_network
+from srkit.nets.losses import kl_loss, reconstruction_loss
 from srkit.recipes import Recipe
 from srkit.train.adversarial import adversarial_losses
 from srkit.train.data import TrainBatch
@@ -40,9 +43,6 @@ class AutoencoderTask(Task):
     needs_lr = False
 
     def __init__(self, recipe: Recipe, device: torch.device, *, seed: int) -> None:
-        from srkit.nets.autoencoder import Autoencoder
-        from srkit.nets.build import build_network
-
         super().__init__(recipe, device)
         autoencoder = build_network(recipe.network, seed=derive_seed(seed, Stream.INIT))
         if not isinstance(autoencoder, Autoencoder):
@@ -72,8 +72,6 @@ class AutoencoderTask(Task):
         return self.recipe.train.steps
 
     def loss(self, batch: TrainBatch, step: int, generator: torch.Generator) -> tuple[Tensor, Logs]:
-        from srkit.nets.losses import kl_loss, reconstruction_loss
-
         x = to_engine(batch.hr)
         out = self.runner("autoencoder")(x, generator=generator)
         reconstruction = out.reconstruction[..., : x.shape[-2], : x.shape[-1]]

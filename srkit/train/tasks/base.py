@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from srkit.model import MODEL_KIND
 from srkit.recipes import Recipe
 from srkit.train.data import TrainBatch
 
@@ -27,7 +28,7 @@ class Task(ABC):
     #: What the task trains, for messages.
     label: str = "model"
     #: Checkpoint ``kind`` written for this task's models.
-    checkpoint_kind: str = "srkit-model"
+    checkpoint_kind: str = MODEL_KIND
     #: Whether the loss needs LR inputs (made on the fly by the degradation when absent).
     needs_lr: bool = True
 

@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srkit.errors import UsageError
+from srkit.model import load_model, model_from_modules
+from srkit.nets.build import build_network
+from srkit.nets.decoder_stage import LatentDecoder
 from srkit.recipes import Recipe
 from srkit.train.adversarial import adversarial_losses
 from srkit.train.data import TrainBatch
@@ -35,10 +38,6 @@ class DecoderTask(Task):
     label = "CCSR stage-2 decoder"
 
     def __init__(self, recipe: Recipe, device: torch.device, *, seed: int, init: str | Path | None) -> None:
-        from srkit.infer.model import load_model
-        from srkit.nets.build import build_network
-        from srkit.nets.decoder_stage import LatentDecoder
-
         super().__init__(recipe, device)
         if recipe.stage2 is None or recipe.discriminator is None:
             raise UsageError(f"recipe '{recipe.name}' has no stage2/discriminator blocks; --stage 2 is for CCSR recipes")
@@ -87,8 +86,6 @@ class DecoderTask(Task):
 
     def validation_output(self, averaged: Mapping[str, nn.Module], lr: Tensor, hr: Tensor,
                           generator: torch.Generator) -> Tensor:
-        from srkit.infer.model import model_from_modules
-
         model = model_from_modules(self.recipe, self.stage1.net, self.stage1.autoencoder, averaged["decoder"])
         return model.super_resolve(lr, generator=generator)[0]
 

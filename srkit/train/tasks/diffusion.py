@@ -1,7 +1,7 @@
 """Stage-1 training of every diffusion recipe: the recipe's objective on (x0, y) pairs.
 
 ``x0`` is the HR crop and ``y`` the bicubic-upsampled LR (the same
-:func:`srkit.infer.resize.upsample_condition` inference uses), both in
+:func:`srkit.model.condition.condition_image` inference uses), both in
 [-1, 1]; in latent mode both are encoded by the frozen autoencoder named by
 ``recipe.autoencoder_weights``. The objective (eps/x0 regression, DREAM,
 CCSR non-uniform timestep learning) comes from :func:`srkit.diffusion.build.build_objective`
@@ -16,8 +16,11 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
+from srkit.diffusion.build import build_objective, build_process
 from srkit.errors import UsageError
 from srkit.io.checkpoints import load_state_into
+from srkit.model import condition_image, model_from_modules
+from srkit.nets.build import build_network
 from srkit.recipes import Recipe
 from srkit.train.data import TrainBatch
 from srkit.train.seeding import Stream, derive_seed
@@ -27,8 +30,6 @@ from srkit.train.weights import load_prefixed_weights
 
 def load_frozen_autoencoder(recipe: Recipe, device: torch.device) -> nn.Module:
     """The trained autoencoder of a latent-mode recipe (``recipe.autoencoder_weights``), frozen on ``device``."""
-    from srkit.nets.build import build_network
-
     if not recipe.autoencoder_weights:
         raise UsageError(f"recipe '{recipe.name}' runs in latent space: set autoencoder_weights to a checkpoint "
                          f"trained with `srkit train --recipe autoencoder`")
@@ -45,9 +46,6 @@ class DiffusionTask(Task):
     label = "diffusion"
 
     def __init__(self, recipe: Recipe, device: torch.device, *, seed: int, init: str | Path | None = None) -> None:
-        from srkit.diffusion.build import build_objective, build_process
-        from srkit.nets.build import build_network
-
         super().__init__(recipe, device)
         net = build_network(recipe.network, seed=derive_seed(seed, Stream.INIT))
         if init is not None:
@@ -67,10 +65,8 @@ class DiffusionTask(Task):
 
     @torch.no_grad()
     def state_pair(self, lr: Tensor, hr: Tensor) -> tuple[Tensor, Tensor]:
-        """``(x0, y)`` in the sampler's state space: pixels in [-1, 1], or their latents."""
-        from srkit.infer.resize import upsample_condition
-
-        x0, y = to_engine(hr), to_engine(upsample_condition(lr, self.recipe.scale))
+        """``(x0, y)`` in the sampler's state space: pixels in [-1, 1], or their latents (``y``: the model layer's condition stage)."""
+        x0, y = to_engine(hr), condition_image(lr, self.recipe.scale)
         if self.autoencoder is not None:
             x0, y = self.autoencoder.encode(x0), self.autoencoder.encode(y)
         return x0, y
@@ -89,7 +85,5 @@ class DiffusionTask(Task):
 
     def validation_output(self, averaged: Mapping[str, nn.Module], lr: Tensor, hr: Tensor,
                           generator: torch.Generator) -> Tensor:
-        from srkit.infer.model import model_from_modules
-
         model = model_from_modules(self.recipe, averaged["net"], self.autoencoder)
         return model.super_resolve(lr, generator=generator)[0]
