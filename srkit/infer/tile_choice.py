@@ -18,6 +18,7 @@ alone then favours the largest tile that fits, the former rule.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from srkit.infer.tiling import axis_starts
@@ -39,10 +40,8 @@ def relative_cost(side: float, device_type: str) -> float:
     sides = sorted(CPU_RELATIVE_COST)
     if side <= sides[0]:
         return CPU_RELATIVE_COST[sides[0]]
-    pairs = list(zip(sides, sides[1:]))
-    for lo, hi in pairs:
-        if side <= hi:
-            break
+    # the segment holding ``side``, or the last one (extrapolation)
+    lo, hi = next(((a, b) for a, b in itertools.pairwise(sides) if side <= b), (sides[-2], sides[-1]))
     c_lo, c_hi = CPU_RELATIVE_COST[lo], CPU_RELATIVE_COST[hi]
     return c_lo + (c_hi - c_lo) * (side - lo) / (hi - lo)
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from srkit.infer.tile_choice import CPU_RELATIVE_COST, estimated_cost, fastest_tile, relative_cost
+from srkit.infer.tile_choice import (
+    CPU_RELATIVE_COST,
+    estimated_cost,
+    fastest_tile,
+    relative_cost,
+)
 
 
 def test_relative_cost_interpolates_the_table_and_is_flat_off_cpu() -> None:
