@@ -143,6 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)  # srkit's CPU filters and JPEG are OpenCV's
     rows = run(args.batch, args.batches, args.size)
     text = markdown(rows, args.batch, args.batches, args.size)
     print("\n" + text)

@@ -37,8 +37,9 @@ import statistics
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ from srkit.train.tasks import diffusion as diffusion_task
 from srkit.train.tasks.base import freeze
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from degrade_vs_basicsr import BasicsrPeer, hr_batch  # noqa: E402  (a sibling script)
+from degrade_vs_basicsr import BasicsrPeer, hr_batch
 
 PRECISIONS = ("fp32", "bf16", "bf16+compile")
 COMPILE_NEEDS_S = 120  # a compile row starts only with this much budget left

@@ -19,14 +19,14 @@ import time
 
 CPU0, WALL0 = time.process_time(), time.perf_counter()
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 
-from srkit.cli.app import app  # noqa: E402
-from srkit.io.images import read_image  # noqa: E402
-from srkit.nets.rrdbnet import RRDBNet  # noqa: E402
-from srkit.nets.unet import ConditionalUNet as UNet  # noqa: E402
+from srkit.cli.app import app
+from srkit.io.images import read_image
+from srkit.nets.rrdbnet import RRDBNet
+from srkit.nets.unet import ConditionalUNet as UNet
 
 
 def main() -> None:

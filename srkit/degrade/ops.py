@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Literal
+from typing import Callable, Literal
 
 import cv2
 import numpy as np
@@ -55,12 +55,10 @@ def _opencv_ready(x: torch.Tensor, radius: int) -> bool:
 
 def _trim_zero_border(kernel: np.ndarray) -> np.ndarray:
     """``kernel`` (k,k) without the all-zero rings around it (a batch pads kernels to one size)."""
-    k = kernel.shape[-1]
-    r = k // 2
-    while r > 0 and not kernel[k // 2 - r].any() and not kernel[k // 2 + r].any() and not kernel[:, k // 2 - r].any() \
-            and not kernel[:, k // 2 + r].any():
-        r -= 1
-    return np.ascontiguousarray(kernel[k // 2 - r : k // 2 + r + 1, k // 2 - r : k // 2 + r + 1])
+    centre = kernel.shape[-1] // 2
+    nonzero = np.argwhere(kernel != 0)
+    r = int(np.abs(nonzero - centre).max()) if nonzero.size else 0
+    return np.ascontiguousarray(kernel[centre - r : centre + r + 1, centre - r : centre + r + 1])
 
 
 _RANK_TOLERANCE = 1e-7  # singular values below this fraction of the largest are float32 rounding
@@ -88,7 +86,7 @@ def _opencv_plan(kernel: np.ndarray) -> np.ndarray | list[tuple[np.ndarray, np.n
     ]
 
 
-def _planes_opencv(x: torch.Tensor, filter_plane) -> torch.Tensor:
+def _planes_opencv(x: torch.Tensor, filter_plane: Callable[[np.ndarray, int, np.ndarray], None]) -> torch.Tensor:
     """Apply ``filter_plane(src_plane, index, dst_plane)`` to every (image, channel) plane of CPU ``x``."""
     src = x.detach().contiguous().numpy()
     out = np.empty_like(src)

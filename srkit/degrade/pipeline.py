@@ -10,9 +10,10 @@ Real-ESRGAN order (``realesrgan_model.py`` ``feed_data``), per pair, with
 5. clamp (and round to 8-bit levels when ``round_output``).
 
 The bicubic kind (and StableSR's "no degradation" draw) is the antialiased
-bicubic downscale. The HR-sized work (USM, first blur) is batched with grouped
-convolutions; everything after the first resize is per pair, because each pair
-has its own intermediate size.
+bicubic downscale. The HR-sized work (USM, first blur) is one call per batch
+(grouped convolutions on CUDA, OpenCV per plane on the CPU: ``ops.filter2d``);
+everything after the first resize is per pair, because each pair has its own
+intermediate size.
 """
 
 from __future__ import annotations

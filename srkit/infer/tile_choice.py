@@ -18,6 +18,7 @@ alone then favours the largest tile that fits, the former rule.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from srkit.infer.tiling import axis_starts
@@ -28,6 +29,8 @@ CPU_RELATIVE_COST: dict[int, float] = {
     64: 1.29, 96: 1.14, 128: 1.07, 192: 1.0, 256: 1.08, 384: 1.21, 512: 1.26, 768: 1.86, 1024: 2.31,
 }
 TILE_STEP = 64
+TILING_GAIN = 0.75  # tile a whole image that fits only if tiles need at most 75% of its compute
+TILE_SLACK = 0.05  # among tiles, the largest within 5% of the cheapest (fewer seams, more context)
 
 
 def relative_cost(side: float, device_type: str) -> float:
@@ -37,10 +40,8 @@ def relative_cost(side: float, device_type: str) -> float:
     sides = sorted(CPU_RELATIVE_COST)
     if side <= sides[0]:
         return CPU_RELATIVE_COST[sides[0]]
-    pairs = list(zip(sides, sides[1:]))
-    for lo, hi in pairs:
-        if side <= hi:
-            break
+    # the segment holding ``side``, or the last one (extrapolation)
+    lo, hi = next(((a, b) for a, b in itertools.pairwise(sides) if side <= b), (sides[-2], sides[-1]))
     c_lo, c_hi = CPU_RELATIVE_COST[lo], CPU_RELATIVE_COST[hi]
     return c_lo + (c_hi - c_lo) * (side - lo) / (hi - lo)
 
@@ -55,18 +56,21 @@ def estimated_cost(out_h: int, out_w: int, tile: int | None, overlap: int, devic
 
 
 def fastest_tile(out_h: int, out_w: int, largest: int | None, overlap: int, device_type: str) -> int | None:
-    """The cheapest tile side (multiple of 64, > ``overlap``) up to ``largest``, or None for the whole image.
+    """The tile side (multiple of 64, > ``overlap``) to use up to ``largest``, or None for the whole image.
 
     ``largest`` is the memory limit (:func:`srkit.infer.memory.auto_tile_size`): None
-    when the whole image fits, which then competes with every tile side. Ties go to
-    the larger tile (fewer seams).
+    when the whole image fits. Tiles change the output (the network sees less
+    context, tiles are blended), so the whole image is kept unless tiling is
+    estimated to save at least ``1 - TILING_GAIN`` of the compute (more than the
+    table's measurement noise), and among tiles the largest within ``TILE_SLACK``
+    of the cheapest is taken.
     """
     limit = max(out_h, out_w) if largest is None else largest
-    candidates: list[int | None] = [None] if largest is None else []
-    candidates += [s for s in range(TILE_STEP, limit + 1, TILE_STEP) if s > overlap and s < max(out_h, out_w)]
-    if not candidates:
+    sides = [s for s in range(TILE_STEP, limit + 1, TILE_STEP) if s > overlap and s < max(out_h, out_w)]
+    if not sides:
         return largest
-    return min(
-        reversed(candidates),
-        key=lambda tile: estimated_cost(out_h, out_w, tile, overlap, device_type),
-    )
+    costs = {side: estimated_cost(out_h, out_w, side, overlap, device_type) for side in sides}
+    cheapest = min(costs.values())
+    if largest is None and cheapest > TILING_GAIN * estimated_cost(out_h, out_w, None, overlap, device_type):
+        return None
+    return max(side for side, cost in costs.items() if cost <= cheapest * (1 + TILE_SLACK))

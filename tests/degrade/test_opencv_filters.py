@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from srkit.degrade.kernels import build_kernel
-from srkit.degrade.ops import _correlate_rows, _opencv_plan, _separable_blur, filter2d, filter2d_conv, opencv_gaussian_taps
+from srkit.degrade.ops import (
+    _correlate_rows,
+    _opencv_plan,
+    _separable_blur,
+    filter2d,
+    filter2d_conv,
+    opencv_gaussian_taps,
+)
 from srkit.degrade.params import DegradationParams
 from srkit.degrade.pipeline import apply
 from srkit.degrade.preset import load_preset

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from srkit.infer.tile_choice import CPU_RELATIVE_COST, estimated_cost, fastest_tile, relative_cost
+from srkit.infer.tile_choice import (
+    CPU_RELATIVE_COST,
+    estimated_cost,
+    fastest_tile,
+    relative_cost,
+)
 
 
 def test_relative_cost_interpolates_the_table_and_is_flat_off_cpu() -> None:
@@ -35,3 +40,11 @@ def test_small_outputs_run_whole_and_the_memory_limit_is_respected() -> None:
 
 def test_off_cpu_the_whole_image_wins_when_it_fits() -> None:
     assert fastest_tile(2048, 2048, None, 32, "cuda") is None
+
+
+def test_a_whole_image_that_fits_is_tiled_only_for_a_clear_gain() -> None:
+    # 512x768 in 192-px tiles is estimated ~8% cheaper: not worth changing the output
+    assert estimated_cost(512, 768, 192, 32, "cpu") < estimated_cost(512, 768, None, 32, "cpu")
+    assert fastest_tile(512, 768, None, 32, "cpu") is None
+    # 1024x1536: tiles need ~58% of the whole-image compute
+    assert fastest_tile(1024, 1536, None, 32, "cpu") is not None
