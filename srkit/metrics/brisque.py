@@ -16,15 +16,16 @@ probability output; ``svm-predict -b 1`` of a regression model prints this same
 value). Lower is better; typical photos score 0-100.
 
 The grey image is :func:`srkit.metrics.nss.matlab_grey` (MATLAB's ``rgb2gray`` of
-the 8-bit image, as ``brisquescore.m``). ``dtype`` sets the precision of the
-features. The shape fits are grid searches over statistics that flat image
-areas make depend on rounding noise (see :func:`srkit.metrics.nss.mscn`), so the
-precision shows on images with flat areas: on pyiqa's five TID2013 images srkit
-gives 94.65, -0.11, 1.08, 5.14, 66.84 in float32 (pyiqa 0.1.16: 94.65, -0.11,
-1.08, 5.14, 66.84) and 94.64, -0.11, 0.99, 5.90, 74.43 in float64, against
-MATLAB's 94.64, -0.11, 0.99, 5.36, 72.26 (whose flat-area noise follows its own
-summation order and cannot be reproduced). srkit computes in float32, as pyiqa
-does, and the tests pin that.
+the 8-bit image, as ``brisquescore.m``). Features are computed in float64 with
+flat-patch coefficients set to exactly 0 (:func:`srkit.metrics.nss.mscn`). The
+shape fits are grid searches over statistics that, in flat image areas, depend
+on the sign of rounding noise; in float32 that noise follows the convolution's
+summation order, so float32 results move with the implementation (TID2013 I19:
+66.84 with a 2-D 7x7 convolution, as pyiqa 0.1.16 computes it, 67.66 with the
+separable one) and with the device. In float64 with flat patches exact, srkit
+gives 94.64, -0.11, 0.99, 5.90, 74.43 on pyiqa's five TID2013 images, against
+MATLAB's 94.64, -0.11, 0.99, 5.36, 72.26 (pyiqa: 94.65, -0.11, 1.08, 5.14,
+66.84); MATLAB's own flat-area noise cannot be reproduced, hence I08 and I19.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def svr_predict(scaled: Tensor, coef: Tensor, sv: Tensor, gamma: Tensor, rho: Te
     return torch.exp(-gamma.double() * distance) @ coef.double() - rho.double()
 
 
-def brisque(images: Tensor, model: dict[str, Tensor], dtype: torch.dtype = torch.float32) -> Tensor:
+def brisque(images: Tensor, model: dict[str, Tensor], dtype: torch.dtype = torch.float64) -> Tensor:
     """BRISQUE ``(N,)`` of ``(N, 3, H, W)`` RGB (or ``(N, 1, H, W)`` grey) images in [0, 1]; features in ``dtype``."""
     if images.shape[1] == 3:
         grey = matlab_grey(images)
