@@ -35,7 +35,8 @@ def raw() -> bytes:
 
 
 def smooth_image(height: int, width: int) -> torch.Tensor:
-    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    """Slow colour ramps and a long-wave sine: about 1% change per pixel."""
+    y, x = torch.meshgrid(torch.arange(height) / 32.0, torch.arange(width) / 32.0, indexing="ij")
     return torch.stack([0.3 + 0.4 * x, 0.2 + 0.5 * y, 0.5 + 0.3 * torch.sin(3 * x + 2 * y)])[None]
 
 
