@@ -20,7 +20,7 @@ from srkit.metrics import (
 from srkit.metrics.consistency import bicubic_downscale, lr_consistency
 from srkit.metrics.perceptual import LEARNED_METRICS
 
-from ..pretrained.packages import hide_weight_packages
+from ..pretrained.packages import hide_weight_packages, needs_weight_packages
 from .images import degrade, real_like
 
 
@@ -108,6 +108,7 @@ def test_parse_metrics_splits_commas_and_spaces_and_drops_repeats():
         parse_metrics(" , ")
 
 
+@needs_weight_packages
 def test_unavailable_metrics_preflight_lists_only_learned_metrics_missing_weights(empty_caches, monkeypatch):
     hide_weight_packages(monkeypatch, "basicsr")
     problems = unavailable_metrics(["psnr", "lpips", "consistency", "niqe", "musiq"])
@@ -124,7 +125,7 @@ def test_catalog_agrees_with_the_learned_metric_registry():
 
 
 def test_bench_cli_metric_names_are_all_known():
-    names = "psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,musiq,clipiqa,maniqa,topiq,consistency"
+    names = "psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,brisque,musiq,clipiqa,maniqa,topiq,consistency"
     assert parse_metrics(names) == names.split(",")
 
 

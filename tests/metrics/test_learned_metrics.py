@@ -15,7 +15,7 @@ from srkit.metrics.perceptual import (
 from srkit.metrics.weights import HfHubFile, TorchHubFile
 from srkit.pretrained.sources import PackageFile
 
-from ..pretrained.packages import hide_weight_packages
+from ..pretrained.packages import hide_weight_packages, needs_weight_packages
 
 from .images import degrade, real_like
 
@@ -92,6 +92,7 @@ def test_niqe_on_images_smaller_than_its_block_is_an_input_error(empty_caches):
         learned_score("niqe", torch.rand(1, 3, 64, 200))
 
 
+@needs_weight_packages
 def test_package_metrics_build_once_per_device_and_score_identical_images_as_zero():
     hr = real_like(64, 64).float()
     assert load_learned_metric("lpips") is load_learned_metric("lpips")

