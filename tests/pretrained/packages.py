@@ -12,8 +12,9 @@ def hide_weight_packages(monkeypatch: pytest.MonkeyPatch, *packages: str) -> Non
     """``PackageFile.find`` sees none of ``packages`` (all weight packages when none are named)."""
     original = PackageFile.package_dir
 
-    def package_dir(self: PackageFile):
-        return None if not packages or self.package in packages else original(self)
+    def package_dir(self: PackageFile, package: str | None = None):
+        name = package or self.package
+        return None if not packages or name in packages else original(self, name)
 
     monkeypatch.setattr(PackageFile, "package_dir", package_dir)
 

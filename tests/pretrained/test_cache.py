@@ -104,3 +104,9 @@ def test_an_unwritable_cache_folder_still_gives_the_tensors(fake_package, tmp_pa
     blocker.write_text("x")
     convert = CountingConverter(fake_package)
     assert load_converted("fake", (fake_package,), convert, folder=blocker / "cache")["w"].shape == (4, 4)
+
+
+def test_a_file_is_also_found_in_its_alternative_package(fake_package, tmp_path, monkeypatch):
+    moved = PackageFile("srkit_absent_pkg", "x/data.bin", "srkit-absent-pkg==1", fake_package.sha256, also_in=((PACKAGE, "data.bin"),))
+    assert moved.find() == fake_package.path()
+    assert PackageFile("srkit_absent_pkg", "x/data.bin", "srkit-absent-pkg==1", fake_package.sha256).find() is None
