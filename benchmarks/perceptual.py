@@ -40,14 +40,16 @@ def _images(size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return hr, lr, sr
 
 
-def _median_seconds(call: Callable[[], object], repeats: int) -> float:
+def _median_seconds(call: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall seconds and median process CPU seconds (all threads) of ``repeats`` calls after a warm-up."""
     call()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _build_seconds(build: Callable[[], object]) -> float:
@@ -56,8 +58,8 @@ def _build_seconds(build: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def measure(repeats: int, size: int = 512) -> list[tuple[str, float, float]]:
-    """``(name, build seconds from a warm cache, seconds per image)`` for each metric and Real-ESRGAN."""
+def measure(repeats: int, size: int = 512) -> list[tuple[str, float, tuple[float, float]]]:
+    """``(name, build seconds from a warm cache, (wall, CPU) seconds per image)`` for each metric and Real-ESRGAN."""
     hr, lr, sr = _images(size)
     rows = []
     for name in METRICS:
@@ -72,7 +74,7 @@ def measure(repeats: int, size: int = 512) -> list[tuple[str, float, float]]:
     return rows
 
 
-def table(rows: list[tuple[str, float, float]], repeats: int) -> str:
+def table(rows: list[tuple[str, float, tuple[float, float]]], repeats: int) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         SECTION,
@@ -83,12 +85,12 @@ def table(rows: list[tuple[str, float, float]], repeats: int) -> str:
         "",
         f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), Python {platform.python_version()}; 1-min load average {load:.1f} when the table was "
-        "written (shared machine: timings are upper bounds).",
+        "written (shared machine: wall times are upper bounds; CPU seconds, summed over threads, are the work).",
         "",
-        "| metric / model | build (s) | s per image |",
-        "| --- | ---: | ---: |",
+        "| metric / model | build (s) | s per image (wall) | CPU s per image |",
+        "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {name} | {build:.2f} | {seconds:.3f} |" for name, build, seconds in rows]
+    lines += [f"| {name} | {build:.2f} | {wall:.3f} | {cpu:.3f} |" for name, build, (wall, cpu) in rows]
     return "\n".join(lines) + "\n"
 
 
