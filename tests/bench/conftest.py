@@ -63,10 +63,14 @@ def hr_dir(tmp_path: Path) -> Path:
 
 
 def point_metric_caches_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Torch hub and Hugging Face caches under ``root`` (empty): learned metrics find no weights."""
+    """Torch hub and Hugging Face caches under ``root`` (empty), weight packages hidden: learned metrics find no weights."""
     import torch.hub
 
     from srkit.metrics.perceptual import load_learned_metric
+
+    from ..pretrained.packages import hide_weight_packages
+
+    hide_weight_packages(monkeypatch)
 
     monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
     monkeypatch.setenv("HF_HOME", str(root / "hf"))

