@@ -172,10 +172,6 @@ class _Pipeline:
     def _crop(self, image: Tensor, lr: Tensor) -> Tensor:
         return image[..., : lr.shape[-2] * self.scale, : lr.shape[-1] * self.scale].clamp(0.0, 1.0).float()
 
-    @staticmethod
-    def _on_step(callback: StepCallback | None) -> StepCallback | None:
-        return callback
-
 
 class DoSSRPipeline(_Pipeline):
     """DoSSR (``scripts/inference.py: process``): RRDBNet, DoS-SDE of ``order`` in ``steps``, wavelet fix against P."""
@@ -196,20 +192,23 @@ class DoSSRPipeline(_Pipeline):
         self, lr: Tensor, *, noise: Tensor | None = None, generator: Noise | None = None, callback: StepCallback | None = None
     ) -> tuple[Tensor, int]:
         """Draws, in order: the posterior sample of P's latent, the start noise (or ``noise``), one per step."""
-        g = default_generator(generator)
-        padded = self._lr(lr)
-        P = self.preprocess(padded)
+        start = self.nets.nfe
+        image = self.sample_image(self._lr(lr), default_generator(generator), noise, callback)
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_image(self, lr: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official ``process()`` on an LR batch whose size the UNet accepts: the colour-fixed image, unclamped."""
+        P = self.preprocess(lr)
         c = self.nets.condition_latent(P)
         mean, logvar = self.nets.posterior(P)
         y = SCALE_FACTOR * (mean + torch.exp(0.5 * logvar) * randn_like(mean, g))
         context = self.nets.contexts(y.shape[0])
-        start = self.nets.nfe
         x = sample_dossr_official(
             lambda x_, t: self.nets.eps(x_, t, c, context), y, self.schedule, order=self.order,
-            draw=lambda like: randn_like(like, g), start_noise=noise, on_step=self._on_step(callback),
+            draw=lambda like: randn_like(like, g), start_noise=noise, on_step=callback,
         )
-        image = wavelet_reconstruction(self.nets.decode(x), P)
-        return self._crop(image, lr), self.nets.nfe - start
+        return wavelet_reconstruction(self.nets.decode(x), P)
 
 
 class CCSRv1Pipeline(_Pipeline):
@@ -224,19 +223,23 @@ class CCSRv1Pipeline(_Pipeline):
         self, lr: Tensor, *, noise: Tensor | None = None, generator: Noise | None = None, callback: StepCallback | None = None
     ) -> tuple[Tensor, int]:
         """Draws, in order: ``x_T`` (or ``noise``), the unused draw, the re-noise, one per DDPM step."""
-        g = default_generator(generator)
+        start = self.nets.nfe
         control = upsample_bicubic(self._lr(lr), self.scale).clamp(0.0, 1.0)
+        image = self.sample_image(control, default_generator(generator), noise, callback)
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official ``process()`` on a control image (x4 size, multiple of 64): the colour-fixed image, unclamped."""
         shape = (control.shape[0], 4, control.shape[-2] // LATENT_FACTOR, control.shape[-1] // LATENT_FACTOR)
         x_T = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
         c = self.nets.condition_latent(control)
         context = self.nets.contexts(x_T.shape[0])
-        start = self.nets.nfe
         x0 = sample_ccsr_v1(
             lambda x_, t: self.nets.eps(x_, t, c, context), x_T, self.plan,
-            draw=lambda like: randn_like(like, g), on_step=self._on_step(callback),
+            draw=lambda like: randn_like(like, g), on_step=callback,
         )
-        image = adain_transfer(self.nets.decode(x0), control)
-        return self._crop(image, lr), self.nets.nfe - start
+        return adain_transfer(self.nets.decode(x0), control)
 
 
 class CCSRv2Pipeline(_Pipeline):
@@ -265,8 +268,14 @@ class CCSRv2Pipeline(_Pipeline):
     ) -> tuple[Tensor, int]:
         """Draws, in order: the start noise (or ``noise``), the posterior sample (twice the batch under CFG),
         two ``randint``, the tau re-noise, then one per DDPM step."""
-        g = default_generator(generator)
+        start = self.nets.nfe
         control = upsample_bicubic(self._lr(lr), self.scale).clamp(0.0, 1.0)
+        image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback), control)
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_latent_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official pipeline on a control image (x4 size, multiple of 8): the decoded image in [0, 1], before the colour fix."""
         batch = control.shape[0]
         shape = (batch, 4, control.shape[-2] // LATENT_FACTOR, control.shape[-1] // LATENT_FACTOR)
         start_noise = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
@@ -274,11 +283,8 @@ class CCSRv2Pipeline(_Pipeline):
         image_in = torch.cat([control, control]) if cfg else control
         mean, logvar = self.nets.posterior(image_in)
         c = SCALE_FACTOR * (mean + torch.exp(0.5 * logvar) * randn_like(mean, g))
-        start = self.nets.nfe
         x0 = sample_ccsr_v2(
             lambda x_, t, use_cfg: self._eps(x_, t, c, use_cfg), c, start_noise, steps=self.steps, t_max=self.t_max,
-            t_min=self.t_min, draw=lambda like: randn_like(like, g), randint=lambda: _randint(g),
-            on_step=self._on_step(callback),
+            t_min=self.t_min, draw=lambda like: randn_like(like, g), randint=lambda: _randint(g), on_step=callback,
         )
-        image = adain_transfer(self.nets.decode(x0).clamp(0.0, 1.0), control)
-        return self._crop(image, lr), self.nets.nfe - start
+        return self.nets.decode(x0).clamp(0.0, 1.0)

@@ -107,38 +107,54 @@ def sample_dossr_official(
     """
     if order not in DOSSR_ORDERS:
         raise UsageError(f"DoSSR's official sampler has orders 1, 2 and 3, got {order}")
-    ts, lam, g, eta = schedule.timesteps, schedule.lambdas, schedule.g, schedule.etas
-    sqrt_recip, sqrt_recipm1 = np.sqrt(1.0 / schedule.alphas_cumprod), np.sqrt(1.0 / schedule.alphas_cumprod - 1.0)
-    n = len(ts) - 1
+    n = len(schedule.timesteps) - 1
     eps0 = draw(y) if start_noise is None else start_noise.to(y)
     x = float(schedule.sqrt_alphas_cumprod[n]) * y + float(schedule.sigmas[n]) * eps0
-    old_x0: Tensor | None = None
+    history: list[Tensor] = []  # x0 estimates, newest last
     old_d1: Tensor | None = None
     for i, j in enumerate(range(n, 0, -1)):
-        t = int(ts[j])
+        t = int(schedule.timesteps[j])
         eps = eps_fn(x, t)
-        x0 = float(sqrt_recip[j]) * x - float(sqrt_recipm1[j]) * eps
-        r = lam[j - 1] / lam[j]
-        shift = eta[j - 1] / (1.0 - eta[j - 1]) - eta[j] / (1.0 - eta[j]) * r**2
-        z = draw(x)
-        x_next = (
-            float(g[j - 1] / g[j] * r**2) * x
-            + float(g[j - 1] * shift) * y
-            + float(g[j - 1] * (1.0 - r**2)) * x0
-            + float(math.sqrt(lam[j - 1] ** 2 - lam[j - 1] ** 2 * r**2) * g[j - 1]) * z
-        )
-        if order >= 2 and old_x0 is not None:
-            d1 = (x0 - old_x0) / float(lam[j] - lam[j + 1])
-            x_next = x_next - float(g[j - 1] * (lam[j - 1] - lam[j]) ** 2 / lam[j]) * d1
-            if order == 3 and old_d1 is not None:
-                d2 = 2.0 * (d1 - old_d1) / float(lam[j] - lam[j + 2])
-                x_next = x_next + float(_order3_weight(lam[j], lam[j - 1]) * g[j - 1]) * d2
-            old_d1 = d1
-        old_x0 = x0
-        x = x_next
+        x0 = dossr_x0(schedule, j, x, eps)
+        history = (history + [x0])[-order:]
+        x, old_d1 = dossr_update(schedule, j, x, y, history, old_d1, draw(x))
         if _report(on_step, i=i, total=n, t=t, index=j, eps=eps, x0_hat=x0, x=x):
             return x0
     return x
+
+
+def dossr_x0(schedule: DoSSRSchedule, j: int, x: Tensor, eps: Tensor) -> Tensor:
+    """The VP reading of eps at kept index ``j``: ``sqrt(1/ab) x - sqrt(1/ab - 1) eps``."""
+    ab = schedule.alphas_cumprod[j]
+    return float(np.sqrt(1.0 / ab)) * x - float(np.sqrt(1.0 / ab - 1.0)) * eps
+
+
+def dossr_update(
+    schedule: DoSSRSchedule, j: int, x: Tensor, y: Tensor, history: list[Tensor], old_d1: Tensor | None, z: Tensor
+) -> tuple[Tensor, Tensor | None]:
+    """One DoS-SDE step ``j -> j-1`` (see :func:`sample_dossr_official`) and its ``D1`` (None at order 1).
+
+    ``history`` holds the x0 estimates at ``j`` (last) and up to two earlier steps; its
+    length is the order used; ``old_d1`` is the previous step's ``D1`` (needed at order 3).
+    """
+    lam, g, eta = schedule.lambdas, schedule.g, schedule.etas
+    x0 = history[-1]
+    r = lam[j - 1] / lam[j]
+    shift = eta[j - 1] / (1.0 - eta[j - 1]) - eta[j] / (1.0 - eta[j]) * r**2
+    x_next = (
+        float(g[j - 1] / g[j] * r**2) * x
+        + float(g[j - 1] * shift) * y
+        + float(g[j - 1] * (1.0 - r**2)) * x0
+        + float(math.sqrt(lam[j - 1] ** 2 - lam[j - 1] ** 2 * r**2) * g[j - 1]) * z
+    )
+    if len(history) < 2:
+        return x_next, None
+    d1 = (x0 - history[-2]) / float(lam[j] - lam[j + 1])
+    x_next = x_next - float(g[j - 1] * (lam[j - 1] - lam[j]) ** 2 / lam[j]) * d1
+    if len(history) == 3 and old_d1 is not None:
+        d2 = 2.0 * (d1 - old_d1) / float(lam[j] - lam[j + 2])
+        x_next = x_next + float(_order3_weight(lam[j], lam[j - 1]) * g[j - 1]) * d2
+    return x_next, d1
 
 
 # --- CCSR v1 ----------------------------------------------------------------------------------
@@ -185,16 +201,19 @@ def sample_ccsr_v1(
     x = float(math.sqrt(s.alphas_cumprod[k])) * x0 + float(math.sqrt(1.0 - s.alphas_cumprod[k])) * draw(x0)
     if _report(on_step, i=0, total=plan.nfe, t=int(s.timesteps[top]), index=top, eps=eps, x0_hat=x0, x=x):
         return x0
-    coef1, coef2, var = s.posterior_mean_coef1, s.posterior_mean_coef2, s.posterior_variance
     for i, k in enumerate(range(plan.tau_index, plan.last_index - 1, -1), start=1):
         eps = eps_fn(x, int(s.timesteps[k]))
         x0 = float(sqrt_recip[k]) * x - float(sqrt_recipm1[k]) * eps
-        mean = float(coef1[k]) * x0 + float(coef2[k]) * x
-        z = draw(x)
-        x = mean + float(math.sqrt(var[k]) if k > 0 else 0.0) * z
+        x = ancestral_step(s, k, x, x0, draw(x))
         if _report(on_step, i=i, total=plan.nfe, t=int(s.timesteps[k]), index=k, eps=eps, x0_hat=x0, x=x):
             break
     return x0
+
+
+def ancestral_step(s: SpacedSchedule, k: int, x: Tensor, x0: Tensor, z: Tensor) -> Tensor:
+    """DDPM posterior sample at kept index ``k`` (Ho et al. 2020, eq. (7); fixed-small variance, none at ``k = 0``)."""
+    mean = float(s.posterior_mean_coef1[k]) * x0 + float(s.posterior_mean_coef2[k]) * x
+    return mean + float(math.sqrt(s.posterior_variance[k]) if k > 0 else 0.0) * z
 
 
 # --- CCSR v2 ----------------------------------------------------------------------------------
