@@ -77,7 +77,7 @@ class SDNetworks:
                 rrdb = RRDBNet(**config["rrdb"])
             modules["rrdb"] = _load(rrdb, tensors, "rrdb.")
         for module in modules.values():
-            module.to(device=device, dtype=dtype).eval().requires_grad_(False)
+            nn.Module.to(module, device=device, dtype=dtype).eval().requires_grad_(False)  # plain cast, no diffusers warning
         self.unet, self.controlnet, self.vae = modules["unet"], modules["controlnet"], modules["vae"]
         self.cond_encoder, self.rrdb = modules.get("cond_encoder"), modules.get("rrdb")
         self.context = tensors["text.context"].to(device=device, dtype=dtype)
@@ -254,11 +254,19 @@ class CCSRv2Pipeline(_Pipeline):
             raise UsageError("CCSR v2 with guidance needs the negative prompt's context in the checkpoint")
 
     def _eps(self, x: Tensor, t: int, c: Tensor, cfg: bool) -> Tensor:
+        """ControlNet + UNet at ``t``; with ``cfg`` (and guidance on), ``eps_u + w (eps_c - eps_u)``.
+
+        Without ``cfg`` the official pipeline takes the first half of its condition batches,
+        so when guidance is on, the initial step at t = 999 sees the *negative* prompt.
+        """
         batch = x.shape[0]
-        if not cfg or self.guidance == 1.0:
+        if self.guidance == 1.0:
             return self.nets.eps(x, t, c[:batch], self.nets.contexts(batch))
         assert self.nets.negative_context is not None
-        context = torch.cat([self.nets.negative_context.expand(batch, -1, -1), self.nets.contexts(batch)])
+        negative = self.nets.negative_context.expand(batch, -1, -1)
+        if not cfg:
+            return self.nets.eps(x, t, c[:batch], negative)
+        context = torch.cat([negative, self.nets.contexts(batch)])
         eps_u, eps_c = self.nets.eps(torch.cat([x, x]), t, c, context).chunk(2)
         return eps_u + self.guidance * (eps_c - eps_u)
 

@@ -27,5 +27,14 @@ def converted(family_name: str):
 
 
 def load(family, model, **procedure):
+    """The converted model loaded on CPU in fp32, with ``procedure`` settings overridden."""
     config = {**model.config, "procedure": {**model.config["procedure"], **procedure}}
     return family.load(model.tensors, config, device=torch.device("cpu"), precision="fp32")
+
+
+@cache
+def pipeline(family_name: str):
+    """(case, ConvertedModel, pipeline) of a family's fixture case, built once per test session."""
+    family = {"dossr": families.DOSSR, "ccsr-v1": families.CCSR_V1, "ccsr-v2": families.CCSR_V2}[family_name]
+    case, model = converted(family_name)
+    return case, model, load(family, model)

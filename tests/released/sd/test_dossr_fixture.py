@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from srkit.released.sd import families
 from srkit.released.sd.samplers import DoSSRSchedule, dossr_update, dossr_x0
 from srkit.released.sd.schedules import dossr_official_etas
-from tests.released.sd.conftest import converted, load
+from tests.released.sd.conftest import pipeline
 from tests.released.sd.fixture_rules import ReplayNoise
 
 torch.set_num_threads(2)
@@ -17,8 +16,7 @@ torch.set_num_threads(2)
 
 @pytest.fixture(scope="module")
 def setup():
-    case, model = converted("dossr")
-    return case, model, load(families.DOSSR, model)
+    return pipeline("dossr")
 
 
 def test_every_official_key_is_consumed_or_ignored(setup) -> None:
