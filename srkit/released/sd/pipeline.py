@@ -43,7 +43,6 @@ from srkit.released.sd.samplers import (
 )
 
 SCALE_FACTOR = 0.18215  # SD's latent scale
-LATENT_FACTOR = 8
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -146,14 +145,17 @@ class _Pipeline:
     """Shared surface: scale, latent factor, device, start shape, callbacks and the output crop."""
 
     scale = 4
-    latent_factor = LATENT_FACTOR
-    #: the output grid is padded to a multiple of this many pixels
-    out_multiple = 64
+    #: pad the output grid so the UNet's levels divide the latent (False: only whole latent pixels)
+    pad_for_unet = True
 
     def __init__(self, nets_: SDNetworks, *, model_id: str, licence: str) -> None:
         self.nets = nets_
         self.model_id = model_id
         self.licence = licence
+        self.latent_factor = 2 ** (len(nets_.config["vae"]["block_out_channels"]) - 1)  # 8 for SD's VAE
+        unet_levels = len(nets_.config["unet"]["block_out_channels"])
+        #: the output grid is padded to a multiple of this many pixels (64 for SD-2.1 with pad_for_unet)
+        self.out_multiple = self.latent_factor * (2 ** (unet_levels - 1) if self.pad_for_unet else 1)
 
     @property
     def device(self) -> torch.device:
@@ -167,7 +169,7 @@ class _Pipeline:
     def _lr(self, lr: Tensor) -> Tensor:
         if lr.ndim != 4 or lr.shape[1] != 3:
             raise UsageError(f"{self.model_id} takes RGB batches (B, 3, h, w), got shape {tuple(lr.shape)}")
-        return pad_to(lr.to(device=self.device, dtype=self.nets.dtype), self.out_multiple // self.scale)
+        return pad_to(lr.to(device=self.device, dtype=self.nets.dtype), self.out_multiple // math.gcd(self.out_multiple, self.scale))
 
     def _crop(self, image: Tensor, lr: Tensor) -> Tensor:
         return image[..., : lr.shape[-2] * self.scale, : lr.shape[-1] * self.scale].clamp(0.0, 1.0).float()
@@ -231,7 +233,7 @@ class CCSRv1Pipeline(_Pipeline):
     @torch.no_grad()
     def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
         """The official ``process()`` on a control image (x4 size, multiple of 64): the colour-fixed image, unclamped."""
-        shape = (control.shape[0], 4, control.shape[-2] // LATENT_FACTOR, control.shape[-1] // LATENT_FACTOR)
+        shape = (control.shape[0], 4, control.shape[-2] // self.latent_factor, control.shape[-1] // self.latent_factor)
         x_T = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
         c = self.nets.condition_latent(control)
         context = self.nets.contexts(x_T.shape[0])
@@ -245,7 +247,7 @@ class CCSRv1Pipeline(_Pipeline):
 class CCSRv2Pipeline(_Pipeline):
     """CCSR v2 (``test_ccsr_tile.py`` with ``start_point lr``): bicubic x4, truncated DDPM with CFG, AdaIN fix."""
 
-    out_multiple = 8
+    pad_for_unet = False
 
     def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, **kw: Any) -> None:
         super().__init__(nets_, **kw)
@@ -285,7 +287,7 @@ class CCSRv2Pipeline(_Pipeline):
     def sample_latent_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
         """The official pipeline on a control image (x4 size, multiple of 8): the decoded image in [0, 1], before the colour fix."""
         batch = control.shape[0]
-        shape = (batch, 4, control.shape[-2] // LATENT_FACTOR, control.shape[-1] // LATENT_FACTOR)
+        shape = (batch, 4, control.shape[-2] // self.latent_factor, control.shape[-1] // self.latent_factor)
         start_noise = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
         cfg = self.guidance != 1.0
         image_in = torch.cat([control, control]) if cfg else control

@@ -49,6 +49,22 @@ def token_ids(prompt: str) -> Tensor:
     return torch.tensor([ids], dtype=torch.long)
 
 
+def _load_text_model(config: CLIPTextConfig, weights: Mapping[str, Tensor], what: str) -> CLIPTextModel:
+    """A ``CLIPTextModel`` holding ``weights`` (HF names, with or without the ``text_model.`` level), every weight filled."""
+    model = CLIPTextModel(config).eval()
+    own = model.state_dict()
+    nested = any(k.startswith("text_model.") for k in own)
+    renamed = {(k if nested else k.removeprefix("text_model.")): v.float() for k, v in weights.items()}
+    renamed = {k: v for k, v in renamed.items() if not k.endswith("position_ids")}
+    missing = sorted(k for k in own if k not in renamed and not k.endswith("position_ids"))
+    extra = sorted(k for k in renamed if k not in own)
+    if missing or extra:
+        first = missing[0] if missing else extra[0]
+        raise WeightsError(f"{what}: {'no weight for' if missing else 'unexpected weight'} {first!r}")
+    model.load_state_dict(renamed, strict=False)
+    return model
+
+
 def _encode(model: CLIPTextModel, prompts: Sequence[str]) -> list[Tensor]:
     with torch.no_grad():
         return [model(input_ids=token_ids(p)).last_hidden_state.float().clone() for p in prompts]
@@ -65,22 +81,16 @@ def open_clip_contexts(state: Mapping[str, Tensor], prompts: Sequence[str]) -> l
         num_hidden_layers=len(blocks) - 1, num_attention_heads=width // 64, max_position_embeddings=CONTEXT_LENGTH,
         hidden_act="gelu", layer_norm_eps=1e-5, projection_dim=width, bos_token_id=49406, eos_token_id=49407, pad_token_id=PAD_ID,
     )
-    model = CLIPTextModel(config).eval()
     last = max(blocks)
     kept = {k: v for k, v in state.items() if k.startswith(OPEN_CLIP_PREFIX) and f"resblocks.{last}." not in k}
-    converted = convert_open_clip_checkpoint(model, kept, prefix=OPEN_CLIP_PREFIX)
-    converted = {k: v.float() for k, v in converted.items() if k != "text_projection.weight"}
-    converted.setdefault("text_model.embeddings.position_ids", torch.arange(CONTEXT_LENGTH)[None])
-    model.load_state_dict(converted, strict=False)
-    missing = set(model.state_dict()) - set(converted)
-    if missing:
-        raise WeightsError(f"OpenCLIP text tower: no source for {sorted(missing)[0]!r}")
-    return _encode(model, prompts)
+    converted = convert_open_clip_checkpoint(CLIPTextModel(config), kept, prefix=OPEN_CLIP_PREFIX)
+    converted = {k: v for k, v in converted.items() if k != "text_projection.weight"}  # the context is taken before it
+    return _encode(_load_text_model(config, converted, "OpenCLIP text tower"), prompts)
 
 
 def clip_text_contexts(state: Mapping[str, Tensor], prompts: Sequence[str], prefix: str = "text_encoder.") -> list[Tensor]:
     """Contexts of ``prompts`` from a diffusers ``text_encoder`` folder (``CLIPTextModel``), last hidden state."""
-    own = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
+    own = {"text_model." + k[len(prefix):].removeprefix("text_model."): v for k, v in state.items() if k.startswith(prefix)}
     if "text_model.embeddings.token_embedding.weight" not in own:
         raise WeightsError("no text_encoder weights to bake the prompt context from; give SD-2.1-base's text_encoder folder")
     vocab, width = own["text_model.embeddings.token_embedding.weight"].shape
@@ -90,9 +100,4 @@ def clip_text_contexts(state: Mapping[str, Tensor], prompts: Sequence[str], pref
         num_hidden_layers=layers, num_attention_heads=width // 64, max_position_embeddings=own["text_model.embeddings.position_embedding.weight"].shape[0],
         hidden_act="gelu", layer_norm_eps=1e-5, projection_dim=width, bos_token_id=49406, eos_token_id=49407, pad_token_id=PAD_ID,
     )
-    model = CLIPTextModel(config).eval()
-    own.setdefault("text_model.embeddings.position_ids", torch.arange(config.max_position_embeddings)[None])
-    result = model.load_state_dict(own, strict=False)
-    if result.missing_keys:
-        raise WeightsError(f"text_encoder: no weight for {result.missing_keys[0]!r}")
-    return _encode(model, prompts)
+    return _encode(_load_text_model(config, own, "text_encoder"), prompts)
