@@ -23,7 +23,12 @@ import torch
 from torch import nn
 
 from srkit.nets.rrdbnet import RRDBNet
-from srkit.released.sd.networks import ConditionEncoder, build_controlnet, build_unet, build_vae
+from srkit.released.sd.networks import (
+    ConditionEncoder,
+    build_controlnet,
+    build_unet,
+    build_vae,
+)
 
 UNET = {"in_channels": 4, "out_channels": 4, "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2,
         "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
@@ -43,8 +48,8 @@ def zeros(factory, config, device: torch.device, dtype: torch.dtype) -> nn.Modul
 
 def timed(fn, device: torch.device) -> float:
     with torch.no_grad():
-        fn()  # warm-up
-        if device.type == "cuda":
+        if device.type == "cuda":  # warm-up (kernels, allocator); on CPU one call is long enough to time alone
+            fn()
             torch.cuda.synchronize()
         start = time.perf_counter()
         fn()
@@ -75,15 +80,15 @@ def main() -> None:
 
     t["controlnet+unet"] = timed(net, device)
     t["controlnet+unet batch 2"] = timed(lambda: net(2), device)
-    del unet, control
+    unet = control = None  # free before the VAE
     vae = zeros(build_vae, VAE, device, dtype)
     t["vae encode"] = timed(lambda: vae.encode(image), device)
     t["vae encode batch 2"] = timed(lambda: vae.encode(image.expand(2, -1, -1, -1)), device)
     t["vae decode"] = timed(lambda: vae.decode(x), device)
-    del vae
+    vae = None
     cond = zeros(ConditionEncoder, VAE, device, dtype)
     t["condition encoder"] = timed(lambda: cond(image), device)
-    del cond
+    cond = None
     rrdb = zeros(lambda c: RRDBNet(**c), {"num_feat": 64, "num_block": 23, "num_grow_ch": 32}, device, dtype)
     t["rrdbnet"] = timed(lambda: rrdb(image[..., : size // 4, : size // 4]), device)
     per_image = {

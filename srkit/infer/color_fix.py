@@ -18,7 +18,7 @@ functions of the official DoSSR/CCSR code (checked against recordings of it in
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -18,8 +18,10 @@ Target names: ``unet.*``, ``controlnet.*``, ``vae.*`` (diffusers names), ``cond_
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,9 +31,10 @@ from diffusers.loaders.single_file_utils import (
     convert_ldm_unet_checkpoint,
     convert_ldm_vae_checkpoint,
 )
+from safetensors import safe_open
 from torch import Tensor
 
-from srkit.errors import WeightsError
+from srkit.errors import InputError, WeightsError
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.sd import networks as nets
 from srkit.released.sd.keymap import (
@@ -61,9 +64,16 @@ def is_schedule_buffer(key: str) -> bool:
     return "." not in key and (key in SCHEDULE_BUFFERS or (key.endswith("_inter") and key[: -len("_inter")] in SCHEDULE_BUFFERS))
 
 
+_WRAPPER_PREFIX = re.compile(r"^(module\.|_orig_mod\.)+")
+
+
+def unwrapped_key(key: str) -> str:
+    """``key`` without the ``module.`` / ``_orig_mod.`` prefixes that DDP or ``torch.compile`` add."""
+    return _WRAPPER_PREFIX.sub("", key)
+
+
 def strip_wrappers(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """Drop ``module.`` / ``_orig_mod.`` prefixes that DDP or ``torch.compile`` add."""
-    return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in state.items()}
+    return {unwrapped_key(k): v for k, v in state.items()}
 
 
 def shapes_of(state: Mapping[str, Tensor]) -> dict[str, tuple[int, ...]]:
@@ -199,3 +209,29 @@ def _with_legacy_vae_names(plan: RenamePlan, shapes: Mapping[str, tuple[int, ...
         renames[target] = source
     return RenamePlan(renames)
 
+
+
+#: diffusers / transformers class names in a folder's config.json -> the key prefix CCSR v2's converter expects
+FOLDER_ROLES = {"ControlNetModel": "controlnet.", "UNet2DConditionModel": "unet.", "AutoencoderKL": "vae.", "CLIPTextModel": "text_encoder."}
+FOLDER_WEIGHTS = ("diffusion_pytorch_model.safetensors", "model.safetensors")
+
+
+def read_diffusers_folders(folders: Sequence[Path]) -> dict[str, Tensor]:
+    """The weights of ``save_pretrained`` folders (CCSR v2's ControlNet and VAE, SD-2.1-base's unet and
+    text_encoder), each key prefixed with its folder's role from ``config.json``; memory-mapped."""
+    state: dict[str, Tensor] = {}
+    for folder in map(Path, folders):
+        config_file = folder / "config.json"
+        weights = next((folder / n for n in FOLDER_WEIGHTS if (folder / n).is_file()), None)
+        if not config_file.is_file() or weights is None:
+            raise InputError(f"{folder}: not a diffusers folder (needs config.json and {' or '.join(FOLDER_WEIGHTS)})")
+        config = json.loads(config_file.read_text())
+        names = [config.get("_class_name", "")] + list(config.get("architectures", []))
+        role = next((FOLDER_ROLES[n] for n in names if n in FOLDER_ROLES), None)
+        if role is None:
+            raise InputError(f"{folder}: a {names[0] or 'unknown'} folder; CCSR v2 needs {', '.join(FOLDER_ROLES)} folders")
+        if any(k.startswith(role) for k in state):
+            raise InputError(f"{folder}: a second {role.rstrip('.')} folder")
+        with safe_open(str(weights), "pt") as f:
+            state.update({role + k: f.get_tensor(k) for k in f.keys()})  # noqa: SIM118 (safe_open is no dict)
+    return state

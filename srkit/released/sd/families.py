@@ -25,6 +25,7 @@ from srkit.released.sd.convert import (
     convert_controlldm,
     convert_diffusers_parts,
     strip_wrappers,
+    unwrapped_key,
 )
 from srkit.released.sd.pipeline import (
     CCSRv1Pipeline,
@@ -55,7 +56,7 @@ class SDFamily:
 
     # --- recognising ---------------------------------------------------------------------
     def looks_like(self, keys: set[str]) -> bool:
-        keys = set(strip_wrappers(dict.fromkeys(keys)))  # type: ignore[arg-type]
+        keys = {unwrapped_key(k) for k in keys}
         if self.layout == "diffusers":
             return any(k.startswith("controlnet.condition_conv_in.") for k in keys)
         is_controlldm = any(k.startswith(UNET_SRC) for k in keys) and any(k.startswith(CONTROL_SRC) for k in keys)

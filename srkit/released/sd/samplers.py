@@ -52,7 +52,7 @@ class DoSSRSchedule:
     etas: np.ndarray
 
     @classmethod
-    def official(cls, steps: int) -> "DoSSRSchedule":
+    def official(cls, steps: int) -> DoSSRSchedule:
         """``steps + 1`` indices respaced over ``[0, t1)`` (the last one unused as a target), official ``trunc_12`` eta."""
         if steps < 1:
             raise UsageError(f"DoSSR needs at least 1 step, got {steps}")
@@ -167,7 +167,7 @@ class CCSRv1Plan:
     last_index: int
 
     @classmethod
-    def official(cls, steps: int = 45, t_max: float = 0.6667, t_min: float = 0.3333) -> "CCSRv1Plan":
+    def official(cls, steps: int = 45, t_max: float = 0.6667, t_min: float = 0.3333) -> CCSRv1Plan:
         if not 0.0 <= t_min < t_max <= 1.0:
             raise UsageError(f"CCSR needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
         schedule = SpacedSchedule.at(sd_alphas_cumprod(), respaced(1000, steps))

@@ -70,7 +70,7 @@ class SpacedSchedule:
     alphas_cumprod: np.ndarray
 
     @classmethod
-    def at(cls, alphas_cumprod: np.ndarray, timesteps: list[int]) -> "SpacedSchedule":
+    def at(cls, alphas_cumprod: np.ndarray, timesteps: list[int]) -> SpacedSchedule:
         last, betas = 1.0, []
         for t in timesteps:
             betas.append(1.0 - alphas_cumprod[t] / last)

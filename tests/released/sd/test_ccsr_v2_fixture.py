@@ -12,7 +12,10 @@ from tests.released.sd.conftest import converted, load, pipeline
 from tests.released.sd.fixture_rules import ReplayNoise
 
 torch.set_num_threads(2)
-RUNS = {"s1": dict(steps=1, t_max=0.6666, t_min=0.0, guidance=1.0), "s6": dict(steps=6, t_max=0.6667, t_min=0.5, guidance=4.5)}
+RUNS = {
+    "s1": {"steps": 1, "t_max": 0.6666, "t_min": 0.0, "guidance": 1.0},
+    "s6": {"steps": 6, "t_max": 0.6667, "t_min": 0.5, "guidance": 4.5},
+}
 
 
 def _u8(image: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from srkit.infer.color_fix import adain_transfer, wavelet_decomposition, wavelet_reconstruction
+from srkit.infer.color_fix import (
+    adain_transfer,
+    wavelet_decomposition,
+    wavelet_reconstruction,
+)
 from tests.released.sd.fixture_rules import load_case
 
 

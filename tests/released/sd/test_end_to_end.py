@@ -91,3 +91,24 @@ def test_converting_without_a_text_tower_needs_the_contexts() -> None:
     case = load_case("ccsr_v1")
     with pytest.raises(WeightsError, match="text tower"):
         families.CCSR_V1.convert(case.group("state."), heads=[2, 2, 2, 2])
+
+
+def test_ccsr_v2_folders_are_read_by_their_role(tmp_path) -> None:
+    from srkit.errors import InputError
+    from srkit.released.sd.convert import read_diffusers_folders
+
+    state = tiny_ccsr_v2()
+    classes = {"controlnet": "ControlNetModel", "unet": "UNet2DConditionModel", "vae": "AutoencoderKL", "text_encoder": None}
+    folders = []
+    for role, cls in classes.items():
+        folder = tmp_path / f"folder_{role}"
+        folder.mkdir()
+        config = {"_class_name": cls} if cls else {"architectures": ["CLIPTextModel"]}
+        (folder / "config.json").write_text(json.dumps(config))
+        name = "model.safetensors" if cls is None else "diffusion_pytorch_model.safetensors"
+        save_file({k[len(role) + 1:]: v for k, v in state.items() if k.startswith(role + ".")}, folder / name)
+        folders.append(folder)
+    read = read_diffusers_folders(folders)
+    assert read.keys() == state.keys() and all(torch.equal(read[k], state[k]) for k in state)
+    with pytest.raises(InputError, match="not a diffusers folder"):
+        read_diffusers_folders([tmp_path])

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from srkit.released.sd import families
-from srkit.released.sd.networks import build_controlnet, build_on_meta, build_unet, build_vae, state_shapes
+from srkit.released.sd.networks import (
+    build_controlnet,
+    build_on_meta,
+    build_unet,
+    build_vae,
+    state_shapes,
+)
 from tests.released.sd.official_keys import LDMConfig, controlldm_keys
 from tests.released.sd.synthetic import with_sd_schedule, zero_state
 
