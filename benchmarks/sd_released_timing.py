@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -46,15 +47,20 @@ def zeros(factory, config, device: torch.device, dtype: torch.dtype) -> nn.Modul
     return module
 
 
-def timed(fn, device: torch.device) -> float:
+CPU_SECONDS: dict[str, float] = {}
+
+
+def timed(fn, device: torch.device, name: str = "") -> float:
+    """Wall seconds of one call (after a warm-up on CUDA); the process CPU seconds go to ``CPU_SECONDS[name]``."""
     with torch.no_grad():
         if device.type == "cuda":  # warm-up (kernels, allocator); on CPU one call is long enough to time alone
             fn()
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize()
+    CPU_SECONDS[name] = time.process_time() - cpu
     return time.perf_counter() - start
 
 
@@ -78,19 +84,24 @@ def main() -> None:
         down, mid = control(torch.cat([xb, xb], 1), ts.expand(batch), encoder_hidden_states=cb, controlnet_cond=xb, return_dict=False)
         unet(xb, ts.expand(batch), encoder_hidden_states=cb, down_block_additional_residuals=down, mid_block_additional_residual=mid)
 
-    t["controlnet+unet"] = timed(net, device)
-    t["controlnet+unet batch 2"] = timed(lambda: net(2), device)
+    t["controlnet+unet"] = timed(net, device, "controlnet+unet")
+    t["controlnet+unet batch 2"] = timed(lambda: net(2), device, "controlnet+unet batch 2")
     unet = control = None  # free before the VAE
     vae = zeros(build_vae, VAE, device, dtype)
-    t["vae encode"] = timed(lambda: vae.encode(image), device)
-    t["vae encode batch 2"] = timed(lambda: vae.encode(image.expand(2, -1, -1, -1)), device)
-    t["vae decode"] = timed(lambda: vae.decode(x), device)
+    t["vae encode"] = timed(lambda: vae.encode(image), device, "vae encode")
+    t["vae encode batch 2"] = timed(lambda: vae.encode(image.expand(2, -1, -1, -1)), device, "vae encode batch 2")
+    t["vae decode"] = timed(lambda: vae.decode(x), device, "vae decode")
     vae = None
     cond = zeros(ConditionEncoder, VAE, device, dtype)
-    t["condition encoder"] = timed(lambda: cond(image), device)
+    t["condition encoder"] = timed(lambda: cond(image), device, "condition encoder")
     cond = None
     rrdb = zeros(lambda c: RRDBNet(**c), {"num_feat": 64, "num_block": 23, "num_grow_ch": 32}, device, dtype)
-    t["rrdbnet"] = timed(lambda: rrdb(image[..., : size // 4, : size // 4]), device)
+    t["rrdbnet"] = timed(lambda: rrdb(image[..., : size // 4, : size // 4]), device, "rrdbnet")
+    c = CPU_SECONDS
+    per_image_cpu = {
+        "dossr (5 NFE)": c["rrdbnet"] + c["condition encoder"] + c["vae encode"] + 5 * c["controlnet+unet"] + c["vae decode"],
+        "ccsr-v1 (16 NFE)": c["condition encoder"] + 16 * c["controlnet+unet"] + c["vae decode"],
+    }
     per_image = {
         "dossr (5 NFE)": t["rrdbnet"] + t["condition encoder"] + t["vae encode"] + 5 * t["controlnet+unet"] + t["vae decode"],
         "dossr-onestep (1 NFE)": t["rrdbnet"] + t["condition encoder"] + t["vae encode"] + t["controlnet+unet"] + t["vae decode"],
@@ -98,7 +109,9 @@ def main() -> None:
         "ccsr-v2 (6 steps, CFG; 2 NFE)": t["vae encode batch 2"] + t["controlnet+unet"] + t["controlnet+unet batch 2"] + t["vae decode"],
     }
     print(json.dumps({"device": args.device, "precision": args.precision, "out_size": size, "threads": torch.get_num_threads(),
-                      "calls_s": {k: round(v, 3) for k, v in t.items()}, "per_image_s": {k: round(v, 2) for k, v in per_image.items()}}, indent=1))
+                      "load_average_1min": os.getloadavg()[0],
+                      "calls_s": {k: round(v, 3) for k, v in t.items()}, "calls_cpu_s": {k: round(v, 2) for k, v in c.items()},
+                      "per_image_cpu_s": {k: round(v, 1) for k, v in per_image_cpu.items()}, "per_image_s": {k: round(v, 2) for k, v in per_image.items()}}, indent=1))
 
 
 if __name__ == "__main__":
