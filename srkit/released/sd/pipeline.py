@@ -164,7 +164,12 @@ class _Pipeline:
     def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
         batch, _, h, w = lr_shape
         f = self.latent_factor
-        return (int(batch), 4, _padded(h * self.scale, self.out_multiple) // f, _padded(w * self.scale, self.out_multiple) // f)
+        channels = int(self.nets.config["vae"]["latent_channels"])
+        return (int(batch), channels, _padded(h * self.scale, self.out_multiple) // f, _padded(w * self.scale, self.out_multiple) // f)
+
+    def _latent_shape(self, image: Tensor) -> tuple[int, ...]:
+        f = self.latent_factor
+        return (image.shape[0], int(self.nets.config["vae"]["latent_channels"]), image.shape[-2] // f, image.shape[-1] // f)
 
     def _lr(self, lr: Tensor) -> Tensor:
         if lr.ndim != 4 or lr.shape[1] != 3:
@@ -233,7 +238,7 @@ class CCSRv1Pipeline(_Pipeline):
     @torch.no_grad()
     def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
         """The official ``process()`` on a control image (x4 size, multiple of 64): the colour-fixed image, unclamped."""
-        shape = (control.shape[0], 4, control.shape[-2] // self.latent_factor, control.shape[-1] // self.latent_factor)
+        shape = self._latent_shape(control)
         x_T = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
         c = self.nets.condition_latent(control)
         context = self.nets.contexts(x_T.shape[0])
@@ -286,8 +291,7 @@ class CCSRv2Pipeline(_Pipeline):
     @torch.no_grad()
     def sample_latent_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
         """The official pipeline on a control image (x4 size, multiple of 8): the decoded image in [0, 1], before the colour fix."""
-        batch = control.shape[0]
-        shape = (batch, 4, control.shape[-2] // self.latent_factor, control.shape[-1] // self.latent_factor)
+        shape = self._latent_shape(control)
         start_noise = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
         cfg = self.guidance != 1.0
         image_in = torch.cat([control, control]) if cfg else control
