@@ -144,7 +144,7 @@ def convert_controlldm(
     }
     vae = config["vae"]
     config["cond_encoder"] = {k: vae[k] for k in ("in_channels", "block_out_channels", "layers_per_block", "latent_channels")}
-    config["cond_encoder"]["stem_channels"] = shapes[COND_SRC + "encoder.conv_in.weight"][0]
+    config["cond_encoder"]["stem_channels"] = nets.need_shape(shapes, COND_SRC + "encoder.conv_in.weight", what)[0]
     unet_plan = trace_renames(_under(shapes, UNET_SRC), lambda tags: convert_ldm_unet_checkpoint(tags, config["unet"]))
     control_plan = trace_renames(_under(shapes, CONTROL_SRC), lambda tags: convert_controlnet_checkpoint(tags, config["controlnet"]))
     vae_plan = trace_renames(_under(shapes, VAE_SRC), lambda tags: convert_ldm_vae_checkpoint(tags, _vae_converter_config(vae)))

@@ -83,7 +83,7 @@ def _count(shapes: Shapes, pattern: str) -> int:
     return len({m.group(1) for k in shapes if (m := regex.match(k))})
 
 
-def _need(shapes: Shapes, key: str, what: str) -> tuple[int, ...]:
+def need_shape(shapes: Shapes, key: str, what: str) -> tuple[int, ...]:
     if key not in shapes:
         raise WeightsError(f"{what}: expected weight {key!r} is missing")
     return shapes[key]
@@ -101,14 +101,14 @@ def heads_for(channels: Sequence[int], heads: Sequence[int] | None) -> list[int]
 def ldm_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | None, *, controlnet: bool = False) -> dict[str, Any]:
     """A diffusers UNet/ControlNet config for an LDM ``openaimodel`` state under ``prefix``."""
     what = prefix.rstrip(".")
-    conv_in = _need(shapes, f"{prefix}input_blocks.0.0.weight", what)
+    conv_in = need_shape(shapes, f"{prefix}input_blocks.0.0.weight", what)
     blocks = _count(shapes, f"{prefix}input_blocks.{{}}") - 1
     levels = _count(shapes, f"{prefix}input_blocks.{{}}.0.op") + 1
     per_level, rest = divmod(blocks - (levels - 1), levels)
     if rest or per_level < 1:
         raise WeightsError(f"{what}: {blocks} input blocks do not form {levels} levels of res blocks")
     first = [1 + level * (per_level + 1) for level in range(levels)]
-    channels = [_need(shapes, f"{prefix}input_blocks.{i}.0.out_layers.3.weight", what)[0] for i in first]
+    channels = [need_shape(shapes, f"{prefix}input_blocks.{i}.0.out_layers.3.weight", what)[0] for i in first]
     attention = [f"{prefix}input_blocks.{i}.1.proj_in.weight" in shapes for i in first]
     attn_keys = [k for k in shapes if k.startswith(prefix) and k.endswith("attn2.to_k.weight")]
     if not attn_keys:
@@ -128,7 +128,7 @@ def ldm_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | None, *,
     if controlnet:
         config["hint"] = HINT_CONCAT
     else:
-        config["out_channels"] = _need(shapes, f"{prefix}out.2.weight", what)[0]
+        config["out_channels"] = need_shape(shapes, f"{prefix}out.2.weight", what)[0]
         config["up_block_types"] = ["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention)]
     return config
 
@@ -136,13 +136,13 @@ def ldm_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | None, *,
 def diffusers_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | None, *, controlnet: bool = False) -> dict[str, Any]:
     """A diffusers UNet/ControlNet config for a diffusers state under ``prefix`` (CCSR v2, SD-2.1-base)."""
     what = prefix.rstrip(".")
-    conv_in = _need(shapes, f"{prefix}conv_in.weight", what)
+    conv_in = need_shape(shapes, f"{prefix}conv_in.weight", what)
     levels = _count(shapes, f"{prefix}down_blocks.{{}}")
     per_level = _count(shapes, f"{prefix}down_blocks.0.resnets.{{}}")
-    channels = [_need(shapes, f"{prefix}down_blocks.{i}.resnets.0.conv1.weight", what)[0] for i in range(levels)]
+    channels = [need_shape(shapes, f"{prefix}down_blocks.{i}.resnets.0.conv1.weight", what)[0] for i in range(levels)]
     attention = [f"{prefix}down_blocks.{i}.attentions.0.proj_in.weight" in shapes for i in range(levels)]
     first = attention.index(True)
-    attn2 = _need(shapes, f"{prefix}down_blocks.{first}.attentions.0.transformer_blocks.0.attn2.to_k.weight", what)
+    attn2 = need_shape(shapes, f"{prefix}down_blocks.{first}.attentions.0.transformer_blocks.0.attn2.to_k.weight", what)
     config: dict[str, Any] = {
         "in_channels": conv_in[1],
         "down_block_types": ["CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attention],
@@ -156,7 +156,7 @@ def diffusers_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | No
     if controlnet:
         config["hint"] = HINT_LATENT_CONV
     else:
-        config["out_channels"] = _need(shapes, f"{prefix}conv_out.weight", what)[0]
+        config["out_channels"] = need_shape(shapes, f"{prefix}conv_out.weight", what)[0]
         config["up_block_types"] = ["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention)]
     return config
 
@@ -166,11 +166,11 @@ def ldm_vae_config(shapes: Shapes, prefix: str) -> dict[str, Any]:
     what = prefix.rstrip(".")
     levels = _count(shapes, f"{prefix}encoder.down.{{}}")
     return {
-        "in_channels": _need(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
-        "out_channels": _need(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
-        "block_out_channels": [_need(shapes, f"{prefix}encoder.down.{i}.block.0.conv1.weight", what)[0] for i in range(levels)],
+        "in_channels": need_shape(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
+        "out_channels": need_shape(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
+        "block_out_channels": [need_shape(shapes, f"{prefix}encoder.down.{i}.block.0.conv1.weight", what)[0] for i in range(levels)],
         "layers_per_block": _count(shapes, f"{prefix}encoder.down.0.block.{{}}"),
-        "latent_channels": _need(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
+        "latent_channels": need_shape(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
         "stem_channels": shapes[f"{prefix}encoder.conv_in.weight"][0],
     }
 
@@ -180,11 +180,11 @@ def diffusers_vae_config(shapes: Shapes, prefix: str) -> dict[str, Any]:
     what = prefix.rstrip(".")
     levels = _count(shapes, f"{prefix}encoder.down_blocks.{{}}")
     return {
-        "in_channels": _need(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
-        "out_channels": _need(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
-        "block_out_channels": [_need(shapes, f"{prefix}encoder.down_blocks.{i}.resnets.0.conv1.weight", what)[0] for i in range(levels)],
+        "in_channels": need_shape(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
+        "out_channels": need_shape(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
+        "block_out_channels": [need_shape(shapes, f"{prefix}encoder.down_blocks.{i}.resnets.0.conv1.weight", what)[0] for i in range(levels)],
         "layers_per_block": _count(shapes, f"{prefix}encoder.down_blocks.0.resnets.{{}}"),
-        "latent_channels": _need(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
+        "latent_channels": need_shape(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
         "stem_channels": shapes[f"{prefix}encoder.conv_in.weight"][0],
     }
 
