@@ -176,6 +176,10 @@ class _Pipeline:
             raise UsageError(f"{self.model_id} takes RGB batches (B, 3, h, w), got shape {tuple(lr.shape)}")
         return pad_to(lr.to(device=self.device, dtype=self.nets.dtype), self.out_multiple // math.gcd(self.out_multiple, self.scale))
 
+    def _bicubic(self, lr: Tensor) -> Tensor:
+        """The padded LR upsampled x``scale`` (srkit's PIL-compatible bicubic, computed in fp32), in the model dtype."""
+        return upsample_bicubic(self._lr(lr).float(), self.scale).clamp(0.0, 1.0).to(self.nets.dtype)
+
     def _crop(self, image: Tensor, lr: Tensor) -> Tensor:
         return image[..., : lr.shape[-2] * self.scale, : lr.shape[-1] * self.scale].clamp(0.0, 1.0).float()
 
@@ -215,7 +219,7 @@ class DoSSRPipeline(_Pipeline):
             lambda x_, t: self.nets.eps(x_, t, c, context), y, self.schedule, order=self.order,
             draw=lambda like: randn_like(like, g), start_noise=noise, on_step=callback,
         )
-        return wavelet_reconstruction(self.nets.decode(x), P)
+        return wavelet_reconstruction(self.nets.decode(x).float(), P.float())
 
 
 class CCSRv1Pipeline(_Pipeline):
@@ -231,7 +235,7 @@ class CCSRv1Pipeline(_Pipeline):
     ) -> tuple[Tensor, int]:
         """Draws, in order: ``x_T`` (or ``noise``), the unused draw, the re-noise, one per DDPM step."""
         start = self.nets.nfe
-        control = upsample_bicubic(self._lr(lr), self.scale).clamp(0.0, 1.0)
+        control = self._bicubic(lr)
         image = self.sample_image(control, default_generator(generator), noise, callback)
         return self._crop(image, lr), self.nets.nfe - start
 
@@ -246,7 +250,7 @@ class CCSRv1Pipeline(_Pipeline):
             lambda x_, t: self.nets.eps(x_, t, c, context), x_T, self.plan,
             draw=lambda like: randn_like(like, g), on_step=callback,
         )
-        return adain_transfer(self.nets.decode(x0), control)
+        return adain_transfer(self.nets.decode(x0).float(), control.float())
 
 
 class CCSRv2Pipeline(_Pipeline):
@@ -284,8 +288,8 @@ class CCSRv2Pipeline(_Pipeline):
         """Draws, in order: the start noise (or ``noise``), the posterior sample (twice the batch under CFG),
         two ``randint``, the tau re-noise, then one per DDPM step."""
         start = self.nets.nfe
-        control = upsample_bicubic(self._lr(lr), self.scale).clamp(0.0, 1.0)
-        image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback), control)
+        control = self._bicubic(lr)
+        image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback).float(), control.float())
         return self._crop(image, lr), self.nets.nfe - start
 
     @torch.no_grad()

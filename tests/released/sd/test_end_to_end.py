@@ -111,3 +111,16 @@ def test_ccsr_v2_folders_are_read_by_their_role(tmp_path) -> None:
     assert read.keys() == state.keys() and all(torch.equal(read[k], state[k]) for k in state)
     with pytest.raises(InputError, match="not a diffusers folder"):
         read_diffusers_folders([tmp_path])
+
+
+def test_half_precision_runs_and_agrees_with_fp32() -> None:
+    """The fp16 path (what CUDA uses by default) runs end to end; on random tiny weights it stays near fp32."""
+    family = families.CCSR_V2
+    model = family.convert(tiny_ccsr_v2())
+    lr = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    out = {}
+    for precision in ("fp32", "fp16"):
+        pipe = family.load(model.tensors, model.config, device=torch.device("cpu"), precision=precision)
+        out[precision] = pipe.super_resolve(lr, generator=torch.Generator().manual_seed(2))[0]
+    assert out["fp16"].dtype == torch.float32
+    assert float((out["fp16"] - out["fp32"]).abs().max()) < 2e-2
