@@ -5,15 +5,20 @@ and take the colour from the reference ``ref`` (the bicubic-upsampled LR, same
 size as ``sr``). Inputs and outputs are NCHW in [0, 1].
 
 - ``adain``: per-image, per-channel mean/std matching (Huang & Belongie 2017,
-  AdaIN eq. (8)): ``(sr - mu(sr)) / sigma(sr) * sigma(ref) + mu(ref)``.
+  AdaIN eq. (8)): ``(sr - mu(sr)) / sigma(sr) * sigma(ref) + mu(ref)`` with
+  ``sigma = sqrt(unbiased variance + 1e-5)``, as StableSR, DoSSR and CCSR compute it.
 - ``wavelet``: StableSR's wavelet colour fix (Wang et al. 2023): a dilated
   à-trous decomposition with the 3x3 binomial kernel; the output is the high
   frequencies of ``sr`` plus the low frequencies of ``ref``.
+
+:func:`adain_transfer` and :func:`wavelet_reconstruction` are the unclamped
+functions of the official DoSSR/CCSR code (checked against recordings of it in
+``tests/released/sd``); :func:`adain` and :func:`wavelet` clamp them to [0, 1].
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +31,23 @@ _EPS = 1e-5
 _BINOMIAL = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
 
 
+def _channel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per image and channel: mean and ``sqrt(unbiased variance + 1e-5)``."""
+    flat = x.reshape(*x.shape[:2], -1)
+    var = flat.var(dim=-1, correction=1) + _EPS
+    return flat.mean(dim=-1)[..., None, None], var.sqrt()[..., None, None]
+
+
+def adain_transfer(sr: Tensor, ref: Tensor) -> Tensor:
+    """Give each channel of ``sr`` the mean and std of ``ref`` (AdaIN eq. (8)), unclamped."""
+    sr_mean, sr_std = _channel_stats(sr)
+    ref_mean, ref_std = _channel_stats(ref)
+    return (sr - sr_mean) / sr_std * ref_std + ref_mean
+
+
 def adain(sr: Tensor, ref: Tensor) -> Tensor:
-    """Match each channel's mean and (population) std of ``sr`` to those of ``ref``."""
-    sr_std, sr_mean = torch.std_mean(sr, dim=(-2, -1), keepdim=True, correction=0)
-    ref_std, ref_mean = torch.std_mean(ref, dim=(-2, -1), keepdim=True, correction=0)
-    return ((sr - sr_mean) / (sr_std + _EPS) * ref_std + ref_mean).clamp(0.0, 1.0)
+    """:func:`adain_transfer` clamped to [0, 1]."""
+    return adain_transfer(sr, ref).clamp(0.0, 1.0)
 
 
 def atrous_blur(x: Tensor, dilation: int) -> Tensor:
@@ -48,9 +65,24 @@ def low_frequency(x: Tensor, levels: int = WAVELET_LEVELS) -> Tensor:
     return x
 
 
+def wavelet_decomposition(x: Tensor, levels: int = WAVELET_LEVELS) -> tuple[Tensor, Tensor]:
+    """``(high, low)``: the sum of the detail bands ``x_i - blur(x_i)`` over ``levels``, and the last blur."""
+    high = torch.zeros_like(x)
+    for level in range(levels):
+        low = atrous_blur(x, 2**level)
+        high = high + (x - low)
+        x = low
+    return high, x
+
+
+def wavelet_reconstruction(sr: Tensor, ref: Tensor, levels: int = WAVELET_LEVELS) -> Tensor:
+    """``high(sr) + low(ref)``: the detail of ``sr`` on the colour/low frequencies of ``ref``, unclamped."""
+    return wavelet_decomposition(sr, levels)[0] + wavelet_decomposition(ref, levels)[1]
+
+
 def wavelet(sr: Tensor, ref: Tensor, levels: int = WAVELET_LEVELS) -> Tensor:
-    """``sr - low(sr) + low(ref)``: the detail of ``sr`` on the colour/low frequencies of ``ref``."""
-    return (sr - low_frequency(sr, levels) + low_frequency(ref, levels)).clamp(0.0, 1.0)
+    """:func:`wavelet_reconstruction` clamped to [0, 1]."""
+    return wavelet_reconstruction(sr, ref, levels).clamp(0.0, 1.0)
 
 
 COLOR_FIXES: dict[str, Callable[[Tensor, Tensor], Tensor] | None] = {"none": None, "adain": adain, "wavelet": wavelet}

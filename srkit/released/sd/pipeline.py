@@ -1,0 +1,308 @@
+"""DoSSR, CCSR v1 and CCSR v2 as :class:`~srkit.released.base.ReleasedPipeline` objects.
+
+:class:`SDNetworks` holds the converted modules and makes the official network calls
+(ControlNet + UNet, VAE posterior, condition encoder, decode). The three pipelines add
+each method's own preparation, sampler and colour fix:
+
+| model | condition image | start | sampler | colour fix |
+| --- | --- | --- | --- | --- |
+| DoSSR | ``P = clamp(RRDBNet(lr))`` | VAE posterior sample of ``P`` (a draw) | official DoS-SDE | wavelet against ``P`` |
+| CCSR v1 | bicubic x4 of ``lr`` | ``x_T`` (a draw) | tau jump + 15 DDPM steps, last x0 | AdaIN against the condition |
+| CCSR v2 | bicubic x4 of ``lr`` | posterior sample, ``add_noise`` at 999 | one-step or truncated DDPM with CFG | AdaIN against the condition |
+
+Sizes: DoSSR and CCSR v1 pad the output grid to a multiple of 64 (the official UNet's
+requirement; the official scripts resize instead), CCSR v2 to a multiple of 8 (as its
+script floors); the output is cropped back to ``scale`` times the input. The official
+scripts' PIL resizes around the samplers (CCSR v1's short-side-512 upsizing, CCSR v2's
+8-bit round trip before its colour fix) are not reproduced: srkit works on float tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from srkit.degrade.bicubic import upsample_bicubic
+from srkit.diffusion.noise import Noise, default_generator, randn_like
+from srkit.errors import UsageError
+from srkit.infer.color_fix import adain_transfer, wavelet_reconstruction
+from srkit.nets.rrdbnet import RRDBNet
+from srkit.released.base import StepCallback
+from srkit.released.sd import networks as nets
+from srkit.released.sd.samplers import (
+    CCSRv1Plan,
+    DoSSRSchedule,
+    sample_ccsr_v1,
+    sample_ccsr_v2,
+    sample_dossr_official,
+)
+
+SCALE_FACTOR = 0.18215  # SD's latent scale
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """``auto``: fp16 on CUDA, fp32 elsewhere (the official scripts' choice); or the named precision."""
+    if precision == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision must be auto, {', '.join(PRECISIONS)}; got {precision!r}")
+    return PRECISIONS[precision]
+
+
+def _load(module: nn.Module, tensors: Mapping[str, Tensor], prefix: str) -> nn.Module:
+    own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    module.load_state_dict(own, strict=True, assign=True)
+    return module
+
+
+class SDNetworks:
+    """The converted networks of one model on one device/dtype, and the official calls into them."""
+
+    def __init__(self, tensors: Mapping[str, Tensor], config: Mapping[str, Any], device: torch.device, dtype: torch.dtype) -> None:
+        self.device, self.dtype, self.config = device, dtype, config
+        build = {"unet": nets.build_unet, "controlnet": nets.build_controlnet, "vae": nets.build_vae, "cond_encoder": nets.ConditionEncoder}
+        modules: dict[str, nn.Module] = {}
+        for name, factory in build.items():
+            if config.get(name):
+                modules[name] = _load(nets.build_on_meta(factory, config[name]), tensors, name + ".")
+        if config.get("rrdb"):
+            with torch.device("meta"):
+                rrdb = RRDBNet(**config["rrdb"])
+            modules["rrdb"] = _load(rrdb, tensors, "rrdb.")
+        for module in modules.values():
+            nn.Module.to(module, device=device, dtype=dtype).eval().requires_grad_(False)  # plain cast, no diffusers warning
+        self.unet, self.controlnet, self.vae = modules["unet"], modules["controlnet"], modules["vae"]
+        self.cond_encoder, self.rrdb = modules.get("cond_encoder"), modules.get("rrdb")
+        self.context = tensors["text.context"].to(device=device, dtype=dtype)
+        negative = tensors.get("text.negative_context")
+        self.negative_context = negative.to(device=device, dtype=dtype) if negative is not None else None
+        self.concat_hint = config["controlnet"]["hint"] == nets.HINT_CONCAT
+        self.nfe = 0
+
+    def eps(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
+        """One ControlNet + UNet evaluation (``ControlLDM.apply_model``; control scale 1)."""
+        self.nfe += 1
+        timestep = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+        sample = torch.cat([x, c], dim=1) if self.concat_hint else x
+        down, mid = self.controlnet(sample, timestep, encoder_hidden_states=context, controlnet_cond=c, return_dict=False)
+        return self.unet(
+            x, timestep, encoder_hidden_states=context,
+            down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
+        )[0]
+
+    def condition_latent(self, image: Tensor) -> Tensor:
+        """``cond_encoder(2 image - 1)`` mode, scaled (DoSSR, CCSR v1's ControlNet condition)."""
+        assert self.cond_encoder is not None
+        return SCALE_FACTOR * self.cond_encoder(2.0 * image - 1.0)
+
+    def posterior(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and log-variance (clamped to [-30, 20]) of the VAE posterior of ``2 image - 1``."""
+        dist = self.vae.encode(2.0 * image - 1.0).latent_dist
+        return dist.mean, dist.logvar
+
+    def posterior_sample(self, image: Tensor, noise: Tensor) -> Tensor:
+        """``0.18215 (mean + std noise)``: the scaled posterior sample with the given standard normal draw."""
+        mean, logvar = self.posterior(image)
+        return SCALE_FACTOR * (mean + torch.exp(0.5 * logvar) * noise)
+
+    def decode(self, latent: Tensor) -> Tensor:
+        """``(decode(latent / 0.18215) + 1) / 2``: the image in about [0, 1], unclamped."""
+        return (self.vae.decode(latent / SCALE_FACTOR, return_dict=False)[0] + 1.0) / 2.0
+
+    def contexts(self, batch: int) -> Tensor:
+        return self.context.expand(batch, -1, -1)
+
+
+def _randint(generator: Noise) -> Tensor | None:
+    """One official ``randint(999, 1000)`` draw from ``generator`` (a source without ``randint`` skips it)."""
+    if isinstance(generator, torch.Generator):
+        return torch.randint(999, 1000, (1,), generator=generator, device=generator.device)
+    take = getattr(generator, "randint", None)
+    return take(999, 1000, (1,)) if take is not None else None
+
+
+def _padded(size: int, multiple: int) -> int:
+    return math.ceil(size / multiple) * multiple
+
+
+def pad_to(image: Tensor, multiple: int) -> Tensor:
+    """Pad ``image`` at the bottom/right to multiples of ``multiple``: reflect where it can, else replicate."""
+    h, w = image.shape[-2:]
+    ph, pw = _padded(h, multiple) - h, _padded(w, multiple) - w
+    if ph == 0 and pw == 0:
+        return image
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(image, (0, pw, 0, ph), mode=mode)
+
+
+class _Pipeline:
+    """Shared surface: scale, latent factor, device, start shape, callbacks and the output crop."""
+
+    scale = 4
+    #: pad the output grid so the UNet's levels divide the latent (False: only whole latent pixels)
+    pad_for_unet = True
+
+    def __init__(self, nets_: SDNetworks, *, model_id: str, licence: str) -> None:
+        self.nets = nets_
+        self.model_id = model_id
+        self.licence = licence
+        self.latent_factor = 2 ** (len(nets_.config["vae"]["block_out_channels"]) - 1)  # 8 for SD's VAE
+        unet_levels = len(nets_.config["unet"]["block_out_channels"])
+        #: the output grid is padded to a multiple of this many pixels (64 for SD-2.1 with pad_for_unet)
+        self.out_multiple = self.latent_factor * (2 ** (unet_levels - 1) if self.pad_for_unet else 1)
+
+    @property
+    def device(self) -> torch.device:
+        return self.nets.device
+
+    def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
+        batch, _, h, w = lr_shape
+        f = self.latent_factor
+        channels = int(self.nets.config["vae"]["latent_channels"])
+        return (int(batch), channels, _padded(h * self.scale, self.out_multiple) // f, _padded(w * self.scale, self.out_multiple) // f)
+
+    def _latent_shape(self, image: Tensor) -> tuple[int, ...]:
+        f = self.latent_factor
+        return (image.shape[0], int(self.nets.config["vae"]["latent_channels"]), image.shape[-2] // f, image.shape[-1] // f)
+
+    def _lr(self, lr: Tensor) -> Tensor:
+        if lr.ndim != 4 or lr.shape[1] != 3:
+            raise UsageError(f"{self.model_id} takes RGB batches (B, 3, h, w), got shape {tuple(lr.shape)}")
+        return pad_to(lr.to(device=self.device, dtype=self.nets.dtype), self.out_multiple // math.gcd(self.out_multiple, self.scale))
+
+    def _bicubic(self, lr: Tensor) -> Tensor:
+        """The padded LR upsampled x``scale`` (srkit's PIL-compatible bicubic, computed in fp32), in the model dtype."""
+        return upsample_bicubic(self._lr(lr).float(), self.scale).clamp(0.0, 1.0).to(self.nets.dtype)
+
+    def _crop(self, image: Tensor, lr: Tensor) -> Tensor:
+        return image[..., : lr.shape[-2] * self.scale, : lr.shape[-1] * self.scale].clamp(0.0, 1.0).float()
+
+
+class DoSSRPipeline(_Pipeline):
+    """DoSSR (``scripts/inference.py: process``): RRDBNet, DoS-SDE of ``order`` in ``steps``, wavelet fix against P."""
+
+    def __init__(self, nets_: SDNetworks, *, steps: int, order: int, **kw: Any) -> None:
+        super().__init__(nets_, **kw)
+        self.schedule = DoSSRSchedule.official(steps)
+        self.order = order
+
+    @torch.no_grad()
+    def preprocess(self, lr: Tensor) -> Tensor:
+        """``P = clamp(RRDBNet(lr), 0, 1)`` at 4x."""
+        assert self.nets.rrdb is not None
+        return self.nets.rrdb(lr).clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def super_resolve(
+        self, lr: Tensor, *, noise: Tensor | None = None, generator: Noise | None = None, callback: StepCallback | None = None
+    ) -> tuple[Tensor, int]:
+        """Draws, in order: the posterior sample of P's latent, the start noise (or ``noise``), one per step."""
+        start = self.nets.nfe
+        image = self.sample_image(self._lr(lr), default_generator(generator), noise, callback)
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_image(self, lr: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official ``process()`` on an LR batch whose size the UNet accepts: the colour-fixed image, unclamped."""
+        P = self.preprocess(lr)
+        c = self.nets.condition_latent(P)
+        mean, logvar = self.nets.posterior(P)
+        y = SCALE_FACTOR * (mean + torch.exp(0.5 * logvar) * randn_like(mean, g))
+        context = self.nets.contexts(y.shape[0])
+        x = sample_dossr_official(
+            lambda x_, t: self.nets.eps(x_, t, c, context), y, self.schedule, order=self.order,
+            draw=lambda like: randn_like(like, g), start_noise=noise, on_step=callback,
+        )
+        return wavelet_reconstruction(self.nets.decode(x).float(), P.float())
+
+
+class CCSRv1Pipeline(_Pipeline):
+    """CCSR v1 (``inference_ccsr.py: process``): bicubic x4 condition, tau jump + DDPM steps, AdaIN fix."""
+
+    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, **kw: Any) -> None:
+        super().__init__(nets_, **kw)
+        self.plan = CCSRv1Plan.official(steps, t_max, t_min)
+
+    @torch.no_grad()
+    def super_resolve(
+        self, lr: Tensor, *, noise: Tensor | None = None, generator: Noise | None = None, callback: StepCallback | None = None
+    ) -> tuple[Tensor, int]:
+        """Draws, in order: ``x_T`` (or ``noise``), the unused draw, the re-noise, one per DDPM step."""
+        start = self.nets.nfe
+        control = self._bicubic(lr)
+        image = self.sample_image(control, default_generator(generator), noise, callback)
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official ``process()`` on a control image (x4 size, multiple of 64): the colour-fixed image, unclamped."""
+        shape = self._latent_shape(control)
+        x_T = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
+        c = self.nets.condition_latent(control)
+        context = self.nets.contexts(x_T.shape[0])
+        x0 = sample_ccsr_v1(
+            lambda x_, t: self.nets.eps(x_, t, c, context), x_T, self.plan,
+            draw=lambda like: randn_like(like, g), on_step=callback,
+        )
+        return adain_transfer(self.nets.decode(x0).float(), control.float())
+
+
+class CCSRv2Pipeline(_Pipeline):
+    """CCSR v2 (``test_ccsr_tile.py`` with ``start_point lr``): bicubic x4, truncated DDPM with CFG, AdaIN fix."""
+
+    pad_for_unet = False
+
+    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, **kw: Any) -> None:
+        super().__init__(nets_, **kw)
+        self.steps, self.t_max, self.t_min, self.guidance = steps, t_max, t_min, guidance
+        if guidance != 1.0 and nets_.negative_context is None:
+            raise UsageError("CCSR v2 with guidance needs the negative prompt's context in the checkpoint")
+
+    def _eps(self, x: Tensor, t: int, c: Tensor, cfg: bool) -> Tensor:
+        """ControlNet + UNet at ``t``; with ``cfg`` (and guidance on), ``eps_u + w (eps_c - eps_u)``.
+
+        Without ``cfg`` the official pipeline takes the first half of its condition batches,
+        so when guidance is on, the initial step at t = 999 sees the *negative* prompt.
+        """
+        batch = x.shape[0]
+        if self.guidance == 1.0:
+            return self.nets.eps(x, t, c[:batch], self.nets.contexts(batch))
+        assert self.nets.negative_context is not None
+        negative = self.nets.negative_context.expand(batch, -1, -1)
+        if not cfg:
+            return self.nets.eps(x, t, c[:batch], negative)
+        context = torch.cat([negative, self.nets.contexts(batch)])
+        eps_u, eps_c = self.nets.eps(torch.cat([x, x]), t, c, context).chunk(2)
+        return eps_u + self.guidance * (eps_c - eps_u)
+
+    @torch.no_grad()
+    def super_resolve(
+        self, lr: Tensor, *, noise: Tensor | None = None, generator: Noise | None = None, callback: StepCallback | None = None
+    ) -> tuple[Tensor, int]:
+        """Draws, in order: the start noise (or ``noise``), the posterior sample (twice the batch under CFG),
+        two ``randint``, the tau re-noise, then one per DDPM step."""
+        start = self.nets.nfe
+        control = self._bicubic(lr)
+        image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback).float(), control.float())
+        return self._crop(image, lr), self.nets.nfe - start
+
+    @torch.no_grad()
+    def sample_latent_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
+        """The official pipeline on a control image (x4 size, multiple of 8): the decoded image in [0, 1], before the colour fix."""
+        shape = self._latent_shape(control)
+        start_noise = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
+        cfg = self.guidance != 1.0
+        image_in = torch.cat([control, control]) if cfg else control
+        mean, logvar = self.nets.posterior(image_in)
+        c = SCALE_FACTOR * (mean + torch.exp(0.5 * logvar) * randn_like(mean, g))
+        x0 = sample_ccsr_v2(
+            lambda x_, t, use_cfg: self._eps(x_, t, c, use_cfg), c, start_noise, steps=self.steps, t_max=self.t_max,
+            t_min=self.t_min, draw=lambda like: randn_like(like, g), randint=lambda: _randint(g), on_step=callback,
+        )
+        return self.nets.decode(x0).clamp(0.0, 1.0)
