@@ -112,15 +112,26 @@ def convert_checkpoint(
         raise UsageError("give the official checkpoint file(s) to convert")
     if any(p.resolve() == output.resolve() for p in paths if p.exists()):
         raise UsageError(f"output {output} is one of the sources; choose another name")
-    read: list[SourceFile] = []
-    for path in paths:
-        say(f"reading {path}")
-        source = read_source(path)
-        check_kind(family, source)
-        read.append(source)
-    need = check_memory(read)
-    say(f"mapping {sum(len(s.tensors) for s in read)} tensors onto {family.name}")
-    converted = family.convert(merge_sources(family, read))
+    if all(p.is_dir() for p in paths):  # diffusers save_pretrained folders (CCSR v2), read memory-mapped
+        read_folders = getattr(family, "read_folders", None)
+        if read_folders is None:
+            raise UsageError(f"{family.name} converts checkpoint files, not folders: pass the downloaded file(s)")
+        say(f"reading {len(paths)} folders")
+        state = read_folders(paths)
+        hashes = ["folder"] * len(paths)
+        need = 0
+    else:
+        read: list[SourceFile] = []
+        for path in paths:
+            say(f"reading {path}")
+            source = read_source(path)
+            check_kind(family, source)
+            read.append(source)
+        need = check_memory(read)
+        state = merge_sources(family, read)
+        hashes = [s.sha256 for s in read]
+    say(f"mapping {len(state)} tensors onto {family.name}")
+    converted = family.convert(state)
     meta = CheckpointMeta(
         kind=RELEASED_KIND,
         recipe={"name": family.name},
@@ -131,7 +142,7 @@ def convert_checkpoint(
             "licence": family.licence,
             "description": family.description,
             "source_name": ",".join(p.name for p in paths),
-            "source_sha256": ",".join(s.sha256 for s in read),
+            "source_sha256": ",".join(hashes),
         },
     )
     say(f"writing {output}")

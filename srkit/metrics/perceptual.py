@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from srkit.errors import InputError, UsageError
+from srkit.errors import InputError, MetricUnavailable, UsageError
 from srkit.metrics.brisque import brisque
 from srkit.metrics.dists import dists_network
 from srkit.metrics.lpips_net import lpips_network, lpips_score
@@ -121,7 +121,10 @@ def _pyiqa_scorer(pyiqa_name: str, full_reference: bool) -> Callable[[torch.devi
     """pyiqa's ``create_metric(pyiqa_name)`` with its default settings."""
 
     def make(device: torch.device) -> Scorer:
-        import pyiqa
+        try:
+            import pyiqa  # optional (srkit[iqa]): only these metrics use it
+        except ImportError:
+            raise MetricUnavailable(f"unavailable: {pyiqa_name} needs pyiqa — pip install 'srkit[iqa]'") from None
 
         model = pyiqa.create_metric(pyiqa_name, device=device)
         if full_reference:

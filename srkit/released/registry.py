@@ -20,11 +20,26 @@ from srkit.io.checkpoints import CheckpointMeta
 from srkit.released.base import RELEASED_KIND, ReleasedFamily, ReleasedPipeline
 from srkit.released.resshift.family import FAMILIES as RESSHIFT_FAMILIES
 
-FAMILIES: dict[str, ReleasedFamily] = {family.name: family for family in RESSHIFT_FAMILIES}
+SD_FAMILY_NAMES = ("dossr", "dossr-onestep", "ccsr-v1", "ccsr-v2")  # need the optional extra srkit[sd]
+
+
+def _sd_families() -> tuple[list[ReleasedFamily], str]:
+    """The SD-2.1 families when diffusers and transformers are installed, else none and the reason."""
+    try:
+        from srkit.released.sd import SD_FAMILIES  # optional extra: imports diffusers and transformers
+    except ImportError as err:
+        return [], f"{err.name or err}"
+    return list(SD_FAMILIES), ""
+
+
+_SD, SD_MISSING = _sd_families()
+FAMILIES: dict[str, ReleasedFamily] = {family.name: family for family in (*RESSHIFT_FAMILIES, *_SD)}
 
 
 def get_family(name: str) -> ReleasedFamily:
     """The family called ``name``; a one-line UsageError listing the known ones otherwise."""
+    if name in SD_FAMILY_NAMES and name not in FAMILIES:
+        raise UsageError(f"{name} needs the optional extra: pip install 'srkit[sd]' (missing: {SD_MISSING})")
     try:
         return FAMILIES[name]
     except KeyError:
@@ -50,6 +65,8 @@ def load_released(
     if fields.get("kind") != RELEASED_KIND:
         raise WeightsError(f"not a converted released model (kind {fields.get('kind')!r}, expected {RELEASED_KIND!r})")
     name = fields.get("family", "")
+    if name in SD_FAMILY_NAMES and name not in FAMILIES:
+        raise WeightsError(f"converted {name} model: running it needs the optional extra: pip install 'srkit[sd]' (missing: {SD_MISSING})")
     if name not in FAMILIES:
         raise WeightsError(
             f"converted model of family {name!r}, which this srkit cannot run (known: {', '.join(FAMILIES)})"

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from srkit.errors import InputError, WeightsError
 from srkit.nets.rrdbnet import RRDBNet
-from srkit.released.sd import networks as nets
+import srkit.released.sd.networks as nets
 from srkit.released.sd.keymap import (
     RenamePlan,
     apply_plan,

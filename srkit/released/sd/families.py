@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from srkit.errors import WeightsError
+from srkit.errors import UsageError, WeightsError
 from srkit.released.base import ConvertedModel, ReleasedPipeline
-from srkit.released.sd import text
+import srkit.released.sd.text as text
 from srkit.released.sd.convert import (
     CONTROL_SRC,
     RRDB_SRC,
     UNET_SRC,
     convert_controlldm,
     convert_diffusers_parts,
+    read_diffusers_folders,
     strip_wrappers,
     unwrapped_key,
 )
@@ -92,6 +94,12 @@ class SDFamily:
             tensors["text.negative_context"] = baked[1].contiguous()
         config.update(family=self.name, prompts=list(self.prompts), procedure=dict(self.procedure))
         return ConvertedModel(tensors=tensors, config=config, ignored=ignored)
+
+    def read_folders(self, folders: Sequence[Path]) -> dict[str, Tensor]:
+        """The role-prefixed weights of diffusers folders (CCSR v2); other releases are single files."""
+        if self.layout != "diffusers":
+            raise UsageError(f"{self.name} converts one checkpoint file, not folders")
+        return read_diffusers_folders(folders)
 
     # --- loading -------------------------------------------------------------------------
     def load(

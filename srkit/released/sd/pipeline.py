@@ -33,7 +33,7 @@ from srkit.errors import UsageError
 from srkit.infer.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
-from srkit.released.sd import networks as nets
+import srkit.released.sd.networks as nets
 from srkit.released.sd.samplers import (
     CCSRv1Plan,
     DoSSRSchedule,
