@@ -68,9 +68,10 @@ class ImageResult:
 
 
 def alignment(model: AnyModel) -> int:
-    """LR multiple that maps to whole latent pixels: ``f / gcd(scale, f)`` (1 in pixel mode)."""
+    """LR multiple that maps to whole latent pixels, ``f / gcd(scale, f)`` (1 in pixel mode), and that a
+    released model pads to itself (its ``lr_multiple``, e.g. ResShift's Swin windows), so tiles need no own padding."""
     f = model.latent_factor
-    return f // math.gcd(model.scale, f)
+    return math.lcm(f // math.gcd(model.scale, f), int(getattr(model, "lr_multiple", 1)))
 
 
 def pad_lr(lr: Tensor, height: int, width: int) -> Tensor:

@@ -86,9 +86,15 @@ class TiledStepNoise:
     draws: int = 0
 
     def randn_like(self, x: Tensor) -> Tensor:
-        field = NoiseField(derive_seed(self.seed, "draw", self.draws), self.channels, self.height, self.width)
-        self.draws += 1
-        out = torch.stack([field.crop(*box) for box in self.boxes])
+        """The next draw for the tiles; a batch of ``m`` times the tiles (e.g. the two halves of a
+        classifier-free-guidance batch) takes ``m`` successive draws, one per repeat of the tiles."""
+        repeats = max(1, x.shape[0] // max(1, len(self.boxes)))
+        parts = []
+        for _ in range(repeats):
+            field = NoiseField(derive_seed(self.seed, "draw", self.draws), self.channels, self.height, self.width)
+            self.draws += 1
+            parts.append(torch.stack([field.crop(*box) for box in self.boxes]))
+        out = parts[0] if repeats == 1 else torch.cat(parts)
         if out.shape != x.shape:
             raise ValueError(f"tiled step noise of shape {tuple(out.shape)} asked for {tuple(x.shape)}")
         return out

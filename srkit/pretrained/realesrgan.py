@@ -118,10 +118,16 @@ class RealEsrganX4Plus:
     scale: int = SCALE
     latent_factor: int = 1
     licence: str = LICENCE
+    name: str = "realesrgan"  # the method name in reports
 
     @property
     def device(self) -> torch.device:
         return self.net.conv_first.weight.device
+
+    @property
+    def module(self) -> RRDBNet:
+        """The network, for parameter counts."""
+        return self.net
 
     def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
         """An output-sized RGB shape (nothing is drawn from it: the network is deterministic)."""

@@ -10,3 +10,9 @@
 srkit never ships or downloads these weights; ``srkit convert`` turns a user's
 downloaded file into an ordinary srkit checkpoint (``kind="srkit-released"``).
 """
+
+import logging
+
+# diffusers imports bitsandbytes where installed; its CPU backend logs a warning about an optional
+# package on import, which would break srkit's one-line stderr. Its errors still show.
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)

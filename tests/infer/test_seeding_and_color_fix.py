@@ -41,7 +41,7 @@ def test_tiled_step_noise_agrees_where_tiles_overlap_and_changes_every_draw() ->
     draws = [source.randn_like(like) for _ in range(2)]
     assert torch.equal(draws[0][0], left) and not torch.equal(draws[0], draws[1])
     with pytest.raises(ValueError, match="asked for"):
-        source.randn_like(torch.empty(2, 2, 40, 36))
+        source.randn_like(torch.empty(1, 2, 40, 30))  # another tile size than the boxes'
 
 
 def test_derived_seeds_are_stable_and_key_dependent() -> None:
@@ -84,3 +84,14 @@ def test_unknown_color_fix_is_a_usage_error() -> None:
     assert color_fix_by_name("none") is None
     with pytest.raises(UsageError, match="wavelet"):
         color_fix_by_name("histogram")
+
+
+def test_tiled_step_noise_gives_a_guidance_batch_one_new_draw_per_repeat_of_the_tiles() -> None:
+    boxes = [(0, 0, 4, 4), (0, 2, 4, 4)]
+    plain = TiledStepNoise(5, 2, 4, 6, boxes)
+    first, second = plain.randn_like(torch.empty(2, 2, 4, 4)), plain.randn_like(torch.empty(2, 2, 4, 4))
+    doubled = TiledStepNoise(5, 2, 4, 6, boxes).randn_like(torch.empty(4, 2, 4, 4))
+    assert torch.equal(doubled, torch.cat([first, second]))  # draws 0 and 1, in order
+    assert not torch.equal(first, second)
+    with pytest.raises(ValueError, match="asked for"):
+        TiledStepNoise(5, 2, 4, 6, boxes).randn_like(torch.empty(3, 2, 4, 4))

@@ -9,7 +9,6 @@ then runs ``post_quant_conv`` and the decoder.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -20,9 +19,6 @@ from torch import Tensor
 from srkit.convert.rules import Rule, ignore, rename, squeeze_1x1
 from srkit.errors import UsageError, WeightsError
 
-# diffusers imports bitsandbytes where installed; its CPU backend logs a warning about an optional
-# package on import, which would break srkit's one-line stderr. Errors still show.
-logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 try:
     from diffusers import VQModel
 except ImportError:  # an optional dependency: only the released ResShift models need it

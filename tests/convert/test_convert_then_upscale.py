@@ -1,0 +1,72 @@
+"""`srkit convert` then `srkit upscale --weights`: a converted released model runs through the ordinary upscale path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srkit.io.images import Image, read_image, write_image
+from tests.cli.cli_helpers import run
+from tests.released.conftest import write_official_files
+
+diffusers = pytest.importorskip("diffusers")
+
+
+def _photo(folder: Path) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    rgb = np.clip(np.linspace(0, 1, 14 * 18 * 3).reshape(14, 18, 3) + 0.05 * rng.standard_normal((14, 18, 3)), 0, 1)
+    path = folder / "photo.png"
+    write_image(path, Image(rgb=rgb.astype(np.float32), alpha=None, bit_depth=8, mode="rgb"))
+    return path
+
+
+def _upscale(capsys: pytest.CaptureFixture[str], weights: Path, photos: Path, out: Path) -> dict:
+    code, stdout, err = run(capsys, "upscale", photos, out, "--weights", weights, "--device", "cpu", "--json", "--quiet")
+    assert code == 0, err
+    return json.loads(stdout)
+
+
+def test_converted_resshift_runs_with_upscale_weights_and_seed_reproduces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    unet, vq = write_official_files(tmp_path)
+    weights = tmp_path / "resshift-v3.safetensors"
+    code, _, err = run(capsys, "convert", "--from", "resshift-v3", unet, vq, "-o", weights, "--quiet")
+    assert code == 0, err
+    photos = _photo(tmp_path / "in").parent
+    report = _upscale(capsys, weights, photos, tmp_path / "a")
+    out = read_image(tmp_path / "a" / "photo.png")
+    assert out.rgb.shape == (56, 72, 3)
+    assert report["images"][0]["nfe"] == 4
+    _upscale(capsys, weights, photos, tmp_path / "b")
+    np.testing.assert_array_equal(read_image(tmp_path / "b" / "photo.png").rgb, out.rgb)  # same seed, same output
+
+
+def test_sampler_options_are_refused_for_a_converted_model_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    unet, vq = write_official_files(tmp_path)
+    weights = tmp_path / "resshift-v3.safetensors"
+    assert run(capsys, "convert", "--from", "resshift-v3", unet, vq, "-o", weights, "--quiet")[0] == 0
+    photos = _photo(tmp_path / "in").parent
+    code, _, err = run(capsys, "upscale", photos, tmp_path / "o", "--weights", weights, "--steps", "9", "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--steps" in err
+    assert not (tmp_path / "o" / "photo.png").exists()
+
+
+def test_converted_dossr_runs_with_upscale_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from safetensors.torch import save_file
+
+    from tests.released.sd.synthetic import tiny_controlldm
+
+    torch.set_num_threads(1)
+    source = tmp_path / "dossr_onestep.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_controlldm(dossr=True).items()}, source)
+    weights = tmp_path / "dossr.safetensors"
+    code, _, err = run(capsys, "convert", "--from", "dossr-onestep", source, "-o", weights, "--quiet")
+    assert code == 0, err
+    photos = _photo(tmp_path / "in").parent
+    report = _upscale(capsys, weights, photos, tmp_path / "a")
+    assert read_image(tmp_path / "a" / "photo.png").rgb.shape == (56, 72, 3)
+    assert report["images"][0]["nfe"] == 1
