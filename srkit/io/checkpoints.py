@@ -189,7 +189,8 @@ def _conversion_hint(path: Path) -> str:
 def _refuse_pickle(path: Path) -> WeightsError:
     return WeightsError(
         f"{path} is a pickle checkpoint; srkit only loads safetensors (pickles can run code). "
-        f"If you trust the file, convert it with: {_conversion_hint(path)}"
+        f"An official ResShift/DoSSR/CCSR release: `srkit convert --from NAME {path.name} -o {path.stem}{SUFFIX}` "
+        f"(see `srkit convert --help`); a plain state dict you trust: {_conversion_hint(path)}"
     )
 
 

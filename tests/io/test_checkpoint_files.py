@@ -157,7 +157,7 @@ def test_pickle_checkpoint_is_refused_with_conversion_command(tmp_path: Path, na
         load_checkpoint(path)
     message = _one_line_error(caught)
     assert message.startswith(f"{path} is a pickle checkpoint; srkit only loads safetensors")
-    assert 'python -c "' in message
+    assert 'python -c "' in message and "srkit convert --from NAME" in message
 
 
 def test_pickle_conversion_command_produces_loadable_safetensors(tmp_path: Path) -> None:
