@@ -19,6 +19,7 @@ def command(
     debug: DebugOpt = False,
 ) -> None:
     from srkit.recipes import list_recipes, load_recipe, recipe_summary
+    from srkit.released.registry import released_rows
 
     out = Output(json_mode=json_out)
     if name is None:
@@ -35,8 +36,15 @@ def command(
                 table.add_row(*(row[c] for c in columns))
             console.print(table)
             console.print("Show one with `srkit recipes NAME`; use your own with `--recipe FILE.yaml`.", highlight=False)
+            released_table = Table(title="released models (`srkit convert --from NAME`, then `--weights`; inference fixed as released)")
+            for column in ("name", "description", "licence"):
+                released_table.add_column(column, no_wrap=column == "name")
+            for row in released:
+                released_table.add_row(row["name"], row["description"], row["licence"])
+            console.print(released_table)
 
-        out.result({"recipes": rows}, render)
+        released = released_rows()
+        out.result({"recipes": rows, "released": released}, render)
         return
     recipe = load_recipe(name)
     data = recipe.to_dict()

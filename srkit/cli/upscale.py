@@ -74,6 +74,9 @@ def command(
     sampler_cfg = sampler_for_model(model, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min, spacing=spacing)
     boundary = load_bc(resolve_bc_path(bc, model_name(model)), mode=bc_mode) if bc is not None else None
     run = UpscaleRun.build(model, sampler=sampler_cfg, bc=boundary, options=options)  # a refused BC says so in one line, before any note
+    licence = run.describe().get("licence")
+    if licence and shard.is_main:  # a released model: its terms travel with every run
+        out.info(f"{model_name(model)}: licence {licence}")
     if boundary is not None and run.sampler is not None and run.sampler.config is not None:
         note = bc_sampler_note(boundary, run.sampler.config)
         if note:

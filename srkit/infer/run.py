@@ -173,6 +173,7 @@ class UpscaleRun:
             "precision": self.precision,
             "device": str(self.model.device),
             "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
+            **({} if isinstance(self.model, SRModel) else {"licence": str(getattr(self.model, "licence", ""))}),
         }
 
     def sampler_order(self) -> int | None:

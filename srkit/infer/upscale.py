@@ -242,6 +242,7 @@ def _report(settings: RunSettings, entries: list[dict[str, Any]]) -> dict[str, A
         "precision": described["precision"],
         "device": described["device"],
         "bc": described["bc"],
+        **({"licence": described["licence"]} if "licence" in described else {}),
         "images": entries,
         **{status: sum(e["status"] == status for e in entries) for status in STATUS_COUNTS},
         "seconds": round(sum(e["seconds"] for e in written), 4),

@@ -36,6 +36,14 @@ _SD, SD_MISSING = _sd_families()
 FAMILIES: dict[str, ReleasedFamily] = {family.name: family for family in (*RESSHIFT_FAMILIES, *_SD)}
 
 
+def released_rows() -> list[dict[str, str]]:
+    """One row per ``srkit convert --from`` name: name, description, licence (an SD row says when its extra is missing)."""
+    rows = [{"name": f.name, "description": f.description, "licence": f.licence} for f in FAMILIES.values()]
+    missing = [n for n in SD_FAMILY_NAMES if n not in FAMILIES]
+    rows += [{"name": n, "description": f"needs pip install 'srkit[sd]' (missing: {SD_MISSING})", "licence": ""} for n in missing]
+    return rows
+
+
 def get_family(name: str) -> ReleasedFamily:
     """The family called ``name``; a one-line UsageError listing the known ones otherwise."""
     if name in SD_FAMILY_NAMES and name not in FAMILIES:

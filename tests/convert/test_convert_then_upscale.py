@@ -70,3 +70,17 @@ def test_converted_dossr_runs_with_upscale_weights(tmp_path: Path, capsys: pytes
     report = _upscale(capsys, weights, photos, tmp_path / "a")
     assert read_image(tmp_path / "a" / "photo.png").rgb.shape == (56, 72, 3)
     assert report["images"][0]["nfe"] == 1
+
+
+def test_the_licence_of_a_converted_model_is_shown_by_upscale_and_listed_by_recipes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    unet, vq = write_official_files(tmp_path)
+    weights = tmp_path / "resshift-v3.safetensors"
+    assert run(capsys, "convert", "--from", "resshift-v3", unet, vq, "-o", weights, "--quiet")[0] == 0
+    photos = _photo(tmp_path / "in").parent
+    code, stdout, err = run(capsys, "upscale", photos, tmp_path / "o", "--weights", weights, "--json")
+    assert code == 0 and "licence S-Lab License 1.0 (non-commercial)" in err
+    assert "S-Lab" in json.loads(stdout)["licence"]
+    code, stdout, _ = run(capsys, "recipes", "--json")
+    released = {row["name"]: row for row in json.loads(stdout)["released"]}
+    assert set(released) >= {"resshift-v1", "resshift-v2", "resshift-v3", "resshift-bicsr", "dossr", "dossr-onestep", "ccsr-v1", "ccsr-v2"}
+    assert "non-commercial" in released["resshift-v3"]["licence"]
