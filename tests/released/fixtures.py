@@ -49,9 +49,13 @@ class Case:
                 return rule
         raise KeyError(f"no tolerance rule of case {self.name} matches {name}")
 
-    def check(self, name: str, actual: Tensor, *, rule: dict[str, Any] | None = None) -> float:
-        """Assert ``actual`` matches reference ``name`` under its rule (or ``rule``); return the relative error."""
-        return check_tensor(name, actual, self.tensors[name], rule or self.rule(name))
+    def check(self, name: str, actual: Tensor, *, rule: dict[str, Any] | None = None,
+              atol: float | None = None, rtol: float | None = None) -> float:
+        """Assert ``actual`` matches reference ``name`` under its rule (or ``rule``; ``atol``/``rtol`` tighten
+        a numeric one); return the relative error."""
+        chosen = dict(rule or self.rule(name))
+        chosen.update({k: v for k, v in (("atol", atol), ("rtol", rtol)) if v is not None})
+        return check_tensor(name, actual, self.tensors[name], chosen)
 
 
 def check_tensor(name: str, actual: Tensor, reference: Tensor, rule: dict[str, Any]) -> float:
@@ -64,6 +68,9 @@ def check_tensor(name: str, actual: Tensor, reference: Tensor, rule: dict[str, A
     if kind == "exact":
         assert torch.equal(actual.to(reference.dtype), reference), f"{name}: not exactly equal (max diff {diff:.3g})"
         return 0.0
+    if kind is not None and kind.startswith("within 1"):  # 8-bit images
+        assert diff <= 1.0, f"{name}: 8-bit values differ by {diff}"
+        return diff / scale if scale else diff
     if kind is not None:
         raise AssertionError(f"{name}: rule {kind!r} is not a comparison")
     bound = float(rule.get("atol", 0.0)) + float(rule.get("rtol", 0.0)) * scale
@@ -72,9 +79,9 @@ def check_tensor(name: str, actual: Tensor, reference: Tensor, rule: dict[str, A
 
 
 @cache
-def load_case(name: str) -> Case:
-    """The case ``name`` from tests/released/data (loaded once per test session)."""
-    folder = DATA / name
+def load_case(name: str, data: Path = DATA) -> Case:
+    """The case ``name`` from ``data`` (tests/released/data by default; loaded once per test session)."""
+    folder = data / name
     info = json.loads((folder / "case.json").read_text())
     return Case(name=name, info=info, tensors=load_file(str(folder / info.get("tensor_file", "tensors.safetensors"))))
 

@@ -1,71 +1,21 @@
-"""Read an official fixture case (``data/<case>/``) and compare tensors by its ``tolerance`` rules.
-
-``case.json``'s ``tolerance.rules`` is an ordered list of glob patterns over tensor names;
-the first match applies: ``input`` (never compared), ``exact``, ``within 1`` (8-bit
-images), or ``max|actual - reference| <= atol + rtol * max|reference|``.
-"""
+"""The SD-family fixture cases (``data/<case>/``, read and compared by :mod:`tests.released.fixtures`)
+and :class:`ReplayNoise`, which hands out a case's recorded draws in order."""
 
 from __future__ import annotations
 
-import fnmatch
-import json
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import torch
-from safetensors.torch import load_file
 from torch import Tensor
+
+from tests.released.fixtures import Case
+from tests.released.fixtures import load_case as load_shared_case
 
 DATA = Path(__file__).parent / "data"
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    meta: dict[str, Any]
-    tensors: dict[str, Tensor]
-
-    def __getitem__(self, name: str) -> Tensor:
-        return self.tensors[name]
-
-    def group(self, prefix: str) -> dict[str, Tensor]:
-        """Tensors under ``prefix`` with the prefix removed (e.g. the official state dict under ``state.``)."""
-        return {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
-
-    def rule(self, name: str) -> dict[str, Any]:
-        for rule in self.meta["tolerance"]["rules"]:
-            if fnmatch.fnmatchcase(name, rule["tensors"]):
-                return rule
-        raise KeyError(f"no tolerance rule matches {name!r}")
-
-    def check(self, name: str, actual: Tensor, *, atol: float | None = None, rtol: float | None = None) -> None:
-        """Assert ``actual`` matches tensor ``name`` under its rule (or the given tighter atol/rtol)."""
-        reference = self.tensors[name]
-        rule = self.rule(name)
-        actual = actual.detach().cpu()
-        assert tuple(actual.shape) == tuple(reference.shape), f"{name}: shape {tuple(actual.shape)} != {tuple(reference.shape)}"
-        kind = rule.get("rule", "")
-        if kind.startswith("input"):
-            raise AssertionError(f"{name} is an input of the case, not a result")
-        if kind == "exact":
-            assert torch.equal(actual.to(reference.dtype), reference), f"{name}: not exactly equal"
-            return
-        diff = (actual.double() - reference.double()).abs().max().item()
-        if kind.startswith("within 1"):
-            assert diff <= 1.0, f"{name}: 8-bit values differ by {diff}"
-            return
-        atol = rule["atol"] if atol is None else atol
-        rtol = rule["rtol"] if rtol is None else rtol
-        bound = atol + rtol * reference.double().abs().max().item()
-        assert diff <= bound, f"{name}: max abs diff {diff:.3g} > {bound:.3g} (atol {atol}, rtol {rtol})"
-
-
-@cache
 def load_case(name: str) -> Case:
-    folder = DATA / name
-    return Case(name, json.loads((folder / "case.json").read_text()), load_file(folder / "tensors.safetensors"))
+    """The case ``name`` from tests/released/sd/data, compared by the shared rules of :mod:`tests.released.fixtures`."""
+    return load_shared_case(name, DATA)
 
 
 class ReplayNoise:
