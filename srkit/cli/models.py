@@ -9,6 +9,7 @@ HELP = "List the built-in trained models (checkpoints shipped inside srkit) with
 
 @handle_errors
 def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    from srkit.pretrained.realesrgan import LICENCE as REALESRGAN_LICENCE
     from srkit.weights.builtin import list_builtin_models
 
     out = Output(json_mode=json_out)
@@ -28,5 +29,11 @@ def command(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
             steps = f"{row['steps']} (stage 2)" if row["stage"] == 2 else str(row["steps"])
             table.add_row(row["method"], row["model_id"], params, steps, row["sampler"], "yes" if row["bc"] else "-")
         console.print(table)
+        console.print(f"licence of these models: {', '.join(sorted({row['licence'] for row in rows}))}", highlight=False)
+        console.print(
+            f"Also: --method realesrgan (Real-ESRGAN x4plus, {REALESRGAN_LICENCE}); "
+            "released models of the papers: `srkit recipes` lists them with their licences.",
+            highlight=False,
+        )
 
     out.result({"models": rows}, render)

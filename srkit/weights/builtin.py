@@ -68,6 +68,9 @@ def _builtin_ancestors(path: Path) -> list[str]:
     return names
 
 
+BUILTIN_LICENCE = "Apache-2.0"  # srkit's own training (model cards); for checkpoints without a licence field
+
+
 def list_builtin_models() -> list[dict[str, Any]]:
     """One row per shipped checkpoint, read from its safetensors metadata (no tensors loaded)."""
     rows = []
@@ -87,6 +90,7 @@ def list_builtin_models() -> list[dict[str, Any]]:
                 "recipe": meta.get("recipe_name", ""),
                 "sampler": _default_sampler(meta.get("recipe", "")),
                 "bc": (WEIGHTS_DIR / f"{path.stem}{BC_SUFFIX}").is_file(),
+                "licence": meta.get("licence", BUILTIN_LICENCE),
             }
         )
     return rows

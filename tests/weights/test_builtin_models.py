@@ -71,7 +71,16 @@ def test_ship_writes_fp16_weights_that_load_and_a_model_card(tmp_path: Path) -> 
 def test_models_command_json_lists_the_shipped_models() -> None:
     result = subprocess.run([sys.executable, "-m", "srkit", "models", "--json"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert [row["method"] for row in json.loads(result.stdout)["models"]] == SHIPPED
+    rows = json.loads(result.stdout)["models"]
+    assert [row["method"] for row in rows] == SHIPPED
+    assert {row["licence"] for row in rows} == {"Apache-2.0"}
+
+
+def test_models_command_names_the_licences_of_its_models_and_of_realesrgan() -> None:
+    result = subprocess.run([sys.executable, "-m", "srkit", "models"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "licence of these models: Apache-2.0" in text and "BSD-3-Clause" in text
 
 
 def test_models_rows_name_the_default_sampler_of_each_checkpoint() -> None:
