@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -34,6 +34,13 @@ from srkit.model.condition import Preprocessor, condition_image, upsample_condit
 from srkit.recipes import Recipe, SamplerConfig
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def precision_autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[None]:
+    """Autocast to ``precision`` on ``device`` (weights stay float32); nothing for ``fp32``."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
 
 StepCallback = Callable[[dict[str, Any]], Any]
 ColorFix = Callable[[Tensor, Tensor], Tensor]
@@ -109,13 +116,8 @@ class SRModel:
     def _bound(self, sampler: BoundSampler | SamplerConfig | None) -> BoundSampler:
         return sampler if isinstance(sampler, BoundSampler) else self.sampler(sampler)
 
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        if self.precision == "fp32":
-            yield
-            return
-        with torch.autocast(device_type=self.device.type, dtype=PRECISIONS[self.precision]):
-            yield
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return precision_autocast(self.device, self.precision)
 
     @torch.no_grad()
     def condition(self, lr: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ the bare network (RGB [0, 1] -> RGB, unclamped), e.g. as DoSSR's preprocessor.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from torch import Tensor
 from srkit.diffusion.noise import Noise
 from srkit.errors import MetricUnavailable, WeightsError
 from srkit.model.loading import check_precision
-from srkit.model.sr_model import PRECISIONS
+from srkit.model.sr_model import precision_autocast
 from srkit.io.checkpoints import model_id
 from srkit.nets.rrdbnet import NEGATIVE_SLOPE, RRDBNet
 from srkit.pretrained.cache import load_converted
@@ -134,13 +134,8 @@ class RealEsrganX4Plus:
         batch, _, height, width = lr_shape
         return (int(batch), 3, int(height) * self.scale, int(width) * self.scale)
 
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        if self.precision == "fp32":
-            yield
-            return
-        with torch.autocast(device_type=self.device.type, dtype=PRECISIONS[self.precision]):
-            yield
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return precision_autocast(self.device, self.precision)
 
     @torch.no_grad()
     def super_resolve(

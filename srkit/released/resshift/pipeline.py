@@ -11,7 +11,7 @@ UNet's ``lq``; decoded with quantisation; cropped to ``scale`` x the LR; clamped
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -21,12 +21,12 @@ from torch import Tensor, nn
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError
 from srkit.io.checkpoints import load_state_into
+from srkit.model.sr_model import PRECISIONS, precision_autocast
 from srkit.released.base import StepCallback
 from srkit.released.resshift.sampling import OfficialSchedule, sample_official
 from srkit.released.resshift.unet import SwinUNet, SwinUNetConfig
 from srkit.released.resshift.vq import VQConfig, build_vq, vq_decode, vq_encode
 
-PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def reflect_pad(x: Tensor, multiple: int) -> Tensor:
@@ -91,13 +91,8 @@ class ResShiftPipeline(nn.Module):
         f = self.scale // self.latent_factor
         return (int(batch), self.unet.cfg.in_channels, pad_h * f, pad_w * f)
 
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        if self.precision == "fp32":
-            yield
-            return
-        with torch.autocast(device_type=self.device.type, dtype=PRECISIONS[self.precision]):
-            yield
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return precision_autocast(self.device, self.precision)
 
     @torch.no_grad()
     def prepare(self, lq: Tensor) -> tuple[Tensor, Tensor]:

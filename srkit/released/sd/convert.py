@@ -138,7 +138,7 @@ def convert_controlldm(
     config: dict[str, Any] = {
         "unet": nets.ldm_unet_config(shapes, UNET_SRC, heads),
         "controlnet": nets.ldm_unet_config(shapes, CONTROL_SRC, heads, controlnet=True),
-        "vae": nets.ldm_vae_config(shapes, VAE_SRC),
+        "vae": nets.vae_config(shapes, VAE_SRC, "ldm"),
         "cond_encoder": None,
         "rrdb": rrdb_config(shapes, RRDB_SRC) if preprocessor else None,
     }
@@ -175,7 +175,7 @@ def convert_diffusers_parts(
     config: dict[str, Any] = {
         "unet": nets.diffusers_unet_config(shapes, "unet.", heads),
         "controlnet": nets.diffusers_unet_config(shapes, "controlnet.", heads, controlnet=True),
-        "vae": nets.diffusers_vae_config(shapes, "vae."),
+        "vae": nets.vae_config(shapes, "vae.", "diffusers"),
         "cond_encoder": None,
         "rrdb": None,
     }

@@ -161,29 +161,19 @@ def diffusers_unet_config(shapes: Shapes, prefix: str, heads: Sequence[int] | No
     return config
 
 
-def ldm_vae_config(shapes: Shapes, prefix: str) -> dict[str, Any]:
-    """A diffusers AutoencoderKL config for an LDM ``AutoencoderKL`` state under ``prefix``."""
+VAE_BLOCK_NAMES = {"ldm": ("down", "block"), "diffusers": ("down_blocks", "resnets")}  # level list, blocks in a level
+
+
+def vae_config(shapes: Shapes, prefix: str, layout: str) -> dict[str, Any]:
+    """A diffusers AutoencoderKL config for an ``ldm`` (official ``AutoencoderKL``) or ``diffusers`` state under ``prefix``."""
     what = prefix.rstrip(".")
-    levels = _count(shapes, f"{prefix}encoder.down.{{}}")
+    down, blocks = VAE_BLOCK_NAMES[layout]
+    levels = _count(shapes, f"{prefix}encoder.{down}.{{}}")
     return {
         "in_channels": need_shape(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
         "out_channels": need_shape(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
-        "block_out_channels": [need_shape(shapes, f"{prefix}encoder.down.{i}.block.0.conv1.weight", what)[0] for i in range(levels)],
-        "layers_per_block": _count(shapes, f"{prefix}encoder.down.0.block.{{}}"),
-        "latent_channels": need_shape(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
-        "stem_channels": shapes[f"{prefix}encoder.conv_in.weight"][0],
-    }
-
-
-def diffusers_vae_config(shapes: Shapes, prefix: str) -> dict[str, Any]:
-    """A diffusers AutoencoderKL config for a diffusers state under ``prefix``."""
-    what = prefix.rstrip(".")
-    levels = _count(shapes, f"{prefix}encoder.down_blocks.{{}}")
-    return {
-        "in_channels": need_shape(shapes, f"{prefix}encoder.conv_in.weight", what)[1],
-        "out_channels": need_shape(shapes, f"{prefix}decoder.conv_out.weight", what)[0],
-        "block_out_channels": [need_shape(shapes, f"{prefix}encoder.down_blocks.{i}.resnets.0.conv1.weight", what)[0] for i in range(levels)],
-        "layers_per_block": _count(shapes, f"{prefix}encoder.down_blocks.0.resnets.{{}}"),
+        "block_out_channels": [need_shape(shapes, f"{prefix}encoder.{down}.{i}.{blocks}.0.conv1.weight", what)[0] for i in range(levels)],
+        "layers_per_block": _count(shapes, f"{prefix}encoder.{down}.0.{blocks}.{{}}"),
         "latent_channels": need_shape(shapes, f"{prefix}decoder.conv_in.weight", what)[1],
         "stem_channels": shapes[f"{prefix}encoder.conv_in.weight"][0],
     }
