@@ -10,7 +10,6 @@ a ``state_dict`` / ``params_ema`` / ``params`` entry, and ``module.`` /
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from torch import Tensor
 
 from srkit.errors import WeightsError
 from srkit.io.checkpoints import strip_wrapper_name
+from srkit.io.file_hash import file_sha256
 from srkit.io.safe_pickle import load_torch_pickle
 
 WRAPPERS = ("state_dict", "params_ema", "params", "model")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -44,15 +43,6 @@ class SourceFile:
     @property
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.tensors.values())
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_format(path: Path) -> str:
@@ -104,4 +94,4 @@ def read_source(path: str | Path) -> SourceFile:
             raise WeightsError(f"cannot read {path}: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
     else:
         raw = load_torch_pickle(path, mmap=kind == "torch-zip")
-    return SourceFile(path=path, tensors=unwrap(raw, path), sha256=sha256_of(path), mapped=kind == "torch-zip")
+    return SourceFile(path=path, tensors=unwrap(raw, path), sha256=file_sha256(path), mapped=kind == "torch-zip")

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from srkit.errors import UsageError
 from srkit.io.atomic import atomic_path
-from srkit.io.checkpoints import MODEL_ID_LENGTH, strip_wrapper_name
+from srkit.io.checkpoints import MODEL_ID_LENGTH, hash_tensor, strip_wrapper_name
 
 _PLACEHOLDER = "0" * MODEL_ID_LENGTH
 
@@ -36,14 +36,6 @@ def _stored(tensor: Tensor, dtype: torch.dtype | None) -> Tensor:
     if dtype is not None and t.is_floating_point():
         t = t.to(dtype)
     return t.contiguous()
-
-
-def _hash_tensor(digest: hashlib._Hash, name: str, tensor: Tensor) -> None:
-    """Feed one tensor to the content hash exactly as :func:`srkit.io.checkpoints.model_id` does."""
-    dtype = str(tensor.dtype).removeprefix("torch.")
-    shape = ",".join(str(d) for d in tensor.shape)
-    digest.update(f"{name}\0{dtype}\0{shape}\0".encode())
-    digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
 
 
 def write_safetensors(
@@ -89,7 +81,7 @@ def write_safetensors(
         done = 0
         for name in names:
             t = _stored(tensors[name], dtype)
-            _hash_tensor(digest, name, t)
+            hash_tensor(digest, name, t)
             if t.numel():
                 handle.write(t.reshape(-1).view(torch.uint8).numpy().data)
             done += t.numel() * t.element_size()

@@ -35,23 +35,32 @@ _RESERVED = ("srkit_version", "kind", "step", "recipe", "network", "model_id")
 _SHOWN_KEYS = 3
 
 
+def hash_tensor(digest: "hashlib._Hash", name: str, tensor: torch.Tensor) -> None:
+    """Feed one named tensor to a content hash: ``name NUL dtype NUL shape NUL``, then its raw
+    little-endian bytes read on CPU in row-major order."""
+    tensor = tensor.detach().to("cpu").contiguous()
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    shape = ",".join(str(d) for d in tensor.shape)
+    digest.update(f"{name}\0{dtype}\0{shape}\0".encode())
+    digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+
+
+def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 (hex) over the tensors in sorted name order, each fed by :func:`hash_tensor`."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        hash_tensor(digest, name, tensors[name])
+    return digest.hexdigest()
+
+
 def model_id(tensors: Mapping[str, torch.Tensor]) -> str:
-    """Content hash of a state dict: first 12 hex of sha256 over, per name in sorted order,
-    ``name NUL dtype NUL shape NUL`` followed by the tensor's raw little-endian bytes.
+    """Content hash of a state dict: the first 12 hex of :func:`tensors_sha256`.
 
     Wrapper prefixes are stripped first (:func:`strip_wrapper_prefixes`) and bytes are
     read on CPU in row-major order, so equal weights give equal ids whatever the dict
     order, device, memory format or compile/DDP wrapper.
     """
-    digest = hashlib.sha256()
-    state = strip_wrapper_prefixes(tensors)
-    for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
-        dtype = str(tensor.dtype).removeprefix("torch.")
-        shape = ",".join(str(d) for d in tensor.shape)
-        digest.update(f"{name}\0{dtype}\0{shape}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()[:MODEL_ID_LENGTH]
+    return tensors_sha256(strip_wrapper_prefixes(tensors))[:MODEL_ID_LENGTH]
 
 
 @dataclass(frozen=True)

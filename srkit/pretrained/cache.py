@@ -16,7 +16,6 @@ else ``~/.cache/srkit``; ``folder=`` overrides it per call.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from srkit.errors import UsageError
 from srkit.io.atomic import atomic_path
+from srkit.io.checkpoints import tensors_sha256
 from srkit.pretrained.sources import PackageFile
 
 CACHE_ENV = "SRKIT_CACHE"
@@ -43,17 +43,6 @@ def cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     return Path(xdg).expanduser() / "srkit"
-
-
-def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
-    """sha256 over, per name in sorted order, ``name NUL dtype NUL shape NUL`` and the raw bytes."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().to("cpu").contiguous()
-        shape = ",".join(str(d) for d in tensor.shape)
-        digest.update(f"{name}\0{str(tensor.dtype).removeprefix('torch.')}\0{shape}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
 
 
 def _expected_metadata(name: str, version: int, sources: Sequence[PackageFile]) -> dict[str, str]:

@@ -23,14 +23,13 @@ The packages (all installed with ``--no-deps``, see ``requirements-weights.txt``
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 from srkit.errors import MetricUnavailable
+from srkit.io.file_hash import file_sha256
 
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,6 @@ class PackageFile:
                 f"unavailable: {path} is not the file srkit was verified with (sha256 {self.sha256[:12]}…) — "
                 f"{self.how_to_get()}"
             )
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 ALEXNET_FLAX = PackageFile(
