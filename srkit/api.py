@@ -45,7 +45,7 @@ def upscale(
     eta: float | None = None,
     bc: str | Path | None = None,
     bc_mode: str = "mosaic",
-    color_fix: str = "none",
+    color_fix: str = "auto",
     tile: str | int | None = "auto",
     tile_overlap: int = 32,
     batch: int = 1,

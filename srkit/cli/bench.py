@@ -41,7 +41,7 @@ def command(
     crop_border: EvalCropBorderOpt = None,
     tile: EvalTileOpt = "auto",
     bc_mode: BcModeOpt = "mosaic",
-    color_fix: ColorFixOpt = "none",
+    color_fix: ColorFixOpt = "auto",
     realesrgan: Annotated[Optional[bool], typer.Option("--realesrgan/--no-realesrgan", help="Real-ESRGAN x4plus baseline row beside bicubic (x4 rows). Default: shown when it is available in this installation.")] = None,
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for CSV, JSON, markdown table and the perception-distortion plot.")] = None,
@@ -56,13 +56,13 @@ def command(
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.bench.specs import parse_method_specs
     from srkit.errors import UsageError
-    from srkit.infer.color_fix import color_fix_by_name
+    from srkit.model.color_fix import check_color_fix_name
     from srkit.io.output_folder import hold_output
     from srkit.metrics import parse_metrics
 
     specs = [spec for spec in parse_method_specs([*(methods or []), *(more_methods or [])] or DEFAULT_METHODS) if spec.method != "bicubic"]
     metric_names = parse_metrics(metrics)
-    color_fix_by_name(color_fix)  # a bad name fails before any model loads
+    check_color_fix_name(color_fix)  # a bad name fails before any model loads
     checkpoints = parse_weights(weights or [], {spec.method for spec in specs})
     if not specs:
         raise UsageError("--methods needs at least one method besides bicubic (bicubic is always a row)")

@@ -63,7 +63,7 @@ EvalCropBorderOpt = Annotated[
 ]
 EvalTileOpt = Annotated[str, typer.Option("--tile", help="Tile size for large images, 'auto' or 0.")]
 ColorFixOpt = Annotated[
-    str, typer.Option("--color-fix", help="none, wavelet or adain: match the output colours to the input (StableSR's colour correction).")
+    str, typer.Option("--color-fix", help="auto (the model's own: wavelet against the Real-ESRGAN preprocessed image for the built-in dossr, none for the other built-ins, as released for converted models), none, wavelet or adain: match the output colours to the model's condition image (StableSR's colour correction).")
 ]
 EvalPrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA).")]
 

@@ -40,7 +40,7 @@ def command(
     weights_dir: EvalWeightsDirOpt = None,
     crop_border: EvalCropBorderOpt = None,
     tile: EvalTileOpt = "auto",
-    color_fix: ColorFixOpt = "none",
+    color_fix: ColorFixOpt = "auto",
     precision: EvalPrecisionOpt = "fp32",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for per-image CSVs, summary JSON/CSV and best/worst images.")] = None,
     save_best_worst: Annotated[bool, typer.Option("--save-best-worst", help="Save each image's best and worst run (by PSNR) side by side.")] = False,
@@ -53,12 +53,12 @@ def command(
 ) -> None:
     output = Output(json_mode=json_out, quiet=quiet)
     from srkit.errors import UsageError
-    from srkit.infer.color_fix import color_fix_by_name
+    from srkit.model.color_fix import check_color_fix_name
     from srkit.io.output_folder import hold_output
     from srkit.metrics import parse_metrics
 
     metric_names = parse_metrics(metrics)
-    color_fix_by_name(color_fix)  # a bad name fails before the model loads
+    check_color_fix_name(color_fix)  # a bad name fails before the model loads
     if out is not None:
         hold_output(out, wait=wait)  # writable and locked before the (long) evaluation, not after it
     if save_best_worst and out is None:

@@ -35,7 +35,7 @@ def command(
     bc: Annotated[Optional[str], typer.Option("--bc", help="Boundary condition x_T from `srkit find-bc` (a file, or 'builtin'); needs a deterministic sampler.")] = None,
     bc_mode: BcModeOpt = "mosaic",
     scale: Annotated[Optional[float], typer.Option("--scale", help="Output scale; the model's own factor by default, any other by a final resize.")] = None,
-    color_fix: ColorFixOpt = "none",
+    color_fix: ColorFixOpt = "auto",
     precision: Annotated[str, typer.Option("--precision", help="fp32, bf16 or fp16 (bf16/fp16 are for CUDA; CPU defaults to fp32).")] = "fp32",
     batch: Annotated[int, typer.Option("--batch", min=1, help="Tiles per network call (the tiles of one image run in batches; images run one after another).")] = 1,
     tile: Annotated[str, typer.Option("--tile", help="Tile size in output pixels, 'auto' (from free memory) or 0 for none.")] = "auto",
@@ -74,9 +74,11 @@ def command(
     sampler_cfg = sampler_for_model(model, sampler=sampler, steps=steps, order=order, eta=eta, t_max=t_max, t_min=t_min, spacing=spacing)
     boundary = load_bc(resolve_bc_path(bc, model_name(model)), mode=bc_mode) if bc is not None else None
     run = UpscaleRun.build(model, sampler=sampler_cfg, bc=boundary, options=options)  # a refused BC says so in one line, before any note
-    licence = run.describe().get("licence")
-    if licence and shard.is_main:  # a released model: its terms travel with every run
-        out.info(f"{model_name(model)}: licence {licence}")
+    described = run.describe()
+    if described.get("licence") and shard.is_main:  # a released model: its terms travel with every run
+        out.info(f"{model_name(model)}: licence {described['licence']}")
+    if described.get("preprocess") and shard.is_main:
+        out.info(f"{model_name(model)}: preprocessor {described['preprocess']['kind']}, licence {described['preprocess']['licence']}")
     if boundary is not None and run.sampler is not None and run.sampler.config is not None:
         note = bc_sampler_note(boundary, run.sampler.config)
         if note:

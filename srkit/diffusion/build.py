@@ -19,6 +19,7 @@ from srkit.diffusion.objectives import (
     DreamObjective,
     NutlObjective,
     Objective,
+    PerceptualLoss,
     RegressionObjective,
 )
 from srkit.diffusion.processes import (
@@ -49,22 +50,33 @@ def build_process(cfg: ProcessConfig) -> DiffusionProcess:
     if cfg.kind == "resshift":
         return ResShiftProcess(cfg.T, cfg.kappa, cfg.power, cfg.min_noise_level, cfg.eta_T, eta_1_rule=cfg.eta_1_rule)
     if cfg.kind == "dossr":
-        return DoSSRProcess(make_betas(cfg.beta_schedule, cfg.T, cfg.beta_start, cfg.beta_end), cfg.t1)
+        return DoSSRProcess(make_betas(cfg.beta_schedule, cfg.T, cfg.beta_start, cfg.beta_end), cfg.t1,
+                            train_below_t1=cfg.train_below_t1)
     raise UsageError(f"unknown process kind {cfg.kind!r}; choose vp, resshift or dossr")
 
 
-def build_objective(cfg: ObjectiveConfig, process: DiffusionProcess) -> Objective:
-    """Regression, DREAM (``dream_p`` set and finite) or CCSR NUTL (``nutl``), checked against ``process``."""
+def build_objective(cfg: ObjectiveConfig, process: DiffusionProcess, perceptual: PerceptualLoss | None = None) -> Objective:
+    """Regression, DREAM (``dream_p`` set and finite) or CCSR NUTL (``nutl``), checked against ``process``.
+
+    ``perceptual``: the distance ``cfg.perceptual`` names (the caller builds it: the
+    engine knows no metric networks), added to the regression loss with ``cfg.perceptual_weight``.
+    """
     dream = cfg.dream_p is not None and not math.isinf(cfg.dream_p)
+    if cfg.perceptual != "none":
+        if cfg.nutl:
+            raise UsageError("a perceptual loss term is available with the regression and DREAM objectives, not with nutl")
+        if perceptual is None:
+            raise UsageError(f"objective.perceptual '{cfg.perceptual}' needs its distance network")
     if cfg.nutl:
         if dream:
             raise UsageError("choose either DREAM (dream_p) or CCSR non-uniform timestep learning (nutl), not both")
         if process.kind != "vp":
             raise UsageError(f"nutl (CCSR) needs the vp process, not {process.kind!r}")
         return NutlObjective(cfg.prediction, cfg.loss, cfg.nutl_t_max)
+    extra = (perceptual, cfg.perceptual_weight) if cfg.perceptual != "none" else ()
     if dream:
-        return DreamObjective(float(cfg.dream_p), cfg.prediction, cfg.loss)
-    return RegressionObjective(cfg.prediction, cfg.loss)
+        return DreamObjective(float(cfg.dream_p), cfg.prediction, cfg.loss, *extra)
+    return RegressionObjective(cfg.prediction, cfg.loss, *extra)
 
 
 @dataclass(frozen=True)

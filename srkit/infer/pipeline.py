@@ -29,13 +29,13 @@ from torch import Tensor
 from srkit.errors import SettingError, UsageError
 from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_sampler_config, bc_tile_lr, stack_bc
 from srkit.model import AnyModel, SRModel
+from srkit.model.color_fix import ColorFix
 from srkit.model.condition import upsample_condition
 from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
 from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
 from srkit.diffusion.build import BoundSampler
 from srkit.recipes import SamplerConfig
 
-ColorFix = Callable[[Tensor, Tensor], Tensor]
 Progress = Callable[[int, int], None]
 
 
@@ -141,6 +141,8 @@ def super_resolve_image(
 
     ``model``: an :class:`SRModel` or anything with the released-model surface (:mod:`srkit.model.surface`).
     ``sampler``: built once per run (``model.sampler(cfg)``); None uses the recipe's (a released model takes none).
+    ``color_fix``: a fix applied to each tile after a released model, against the bicubic upsampling (an
+    :class:`SRModel` applies its own, ``model.color_fix``, against its condition image).
     ``on_tiles(done, total)`` is called after every batch of tiles, ``on_steps(done, total)``
     after every network evaluation of the current batch.
     """
@@ -171,7 +173,7 @@ def super_resolve_image(
             lr_tiles, **sampling, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback
         )
         calls += nfe
-        if color_fix is not None:
+        if color_fix is not None and not isinstance(model, SRModel):
             sr = color_fix(sr, upsample_condition(lr_tiles.to(sr.device), scale).clamp(0.0, 1.0))
         for tile, piece in zip(group, sr, strict=True):
             blender.add(piece, plan.weight(tile, scale), tile.top * scale, tile.left * scale)

@@ -9,6 +9,7 @@ Every check happens in :meth:`UpscaleRun.build`, before any image is read.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,11 +18,11 @@ import numpy as np
 from srkit.diffusion.build import BoundSampler
 from srkit.errors import SettingError
 from srkit.infer.bc import BoundaryCondition, check_bc_for_run
-from srkit.infer.color_fix import color_fix_by_name
 from srkit.infer.memory import MAX_TILE, auto_tile_size, free_memory_bytes
-from srkit.infer.pipeline import ColorFix, ImageResult, Tiling, super_resolve_image
+from srkit.infer.pipeline import ImageResult, Tiling, super_resolve_image
 from srkit.infer.tile_choice import fastest_tile
 from srkit.model import AnyModel, SRModel, model_name
+from srkit.model.color_fix import AUTO, ColorFix, check_color_fix_name, color_fix_by_name
 from srkit.model.surface import require_srkit_model
 from srkit.recipes import SamplerConfig
 from srkit.sampler_catalogue import CATALOGUE
@@ -67,14 +68,14 @@ class RunOptions:
     tile: TileSpec = "auto"
     overlap: int = 32
     batch: int = 1
-    color_fix: str = "none"
+    color_fix: str = "auto"
 
     @classmethod
-    def parse(cls, *, tile: str | int | None = "auto", overlap: int = 32, batch: int = 1, color_fix: str = "none") -> "RunOptions":
+    def parse(cls, *, tile: str | int | None = "auto", overlap: int = 32, batch: int = 1, color_fix: str = "auto") -> "RunOptions":
         spec = parse_tile(tile)
         Tiling(None, overlap, batch)  # checks overlap and batch
         check_tile_overlap(spec, overlap)
-        color_fix_by_name(color_fix)
+        check_color_fix_name(color_fix)
         return cls(spec, overlap, batch, color_fix)
 
 
@@ -87,7 +88,7 @@ class UpscaleRun:
     tile: TileSpec
     overlap: int
     batch: int
-    color_fix: ColorFix | None
+    color_fix: ColorFix | None  # released models only: a fix after the pipeline (srkit models apply theirs per tile)
     color_fix_name: str
     bc: BoundaryCondition | None
 
@@ -100,7 +101,7 @@ class UpscaleRun:
         tile: str | int | None = "auto",
         overlap: int = 32,
         batch: int = 1,
-        color_fix: str = "none",
+        color_fix: str = "auto",
         bc: BoundaryCondition | None = None,
         options: RunOptions | None = None,
     ) -> "UpscaleRun":
@@ -112,18 +113,23 @@ class UpscaleRun:
         """
         if options is None:
             options = RunOptions.parse(tile=tile, overlap=overlap, batch=batch, color_fix=color_fix)
+        fix: ColorFix | None = None
         if isinstance(model, SRModel):
             bound: BoundSampler | None = model.sampler(sampler)
+            if options.color_fix != AUTO:  # the model applies it per tile, against its own condition image
+                model = dataclasses.replace(model, color_fix=options.color_fix)
+            fix_name = model.color_fix
         else:
             if sampler is not None:
                 require_srkit_model(model, "a sampler setting")
             if bc is not None:
                 require_srkit_model(model, "a boundary condition")
             bound = None
+            fix_name = "none" if options.color_fix == AUTO else options.color_fix  # auto: as released
+            fix = color_fix_by_name(fix_name)  # after the pipeline, against the bicubic upsampling
         if bc is not None:
             check_bc_for_run(bc, model, bound)  # type: ignore[arg-type]
-        fix = color_fix_by_name(options.color_fix)
-        return cls(model, bound, options.tile, options.overlap, options.batch, fix, options.color_fix, bc)
+        return cls(model, bound, options.tile, options.overlap, options.batch, fix, fix_name, bc)
 
     @property
     def precision(self) -> str:
@@ -174,7 +180,17 @@ class UpscaleRun:
             "device": str(self.model.device),
             "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
             **({} if isinstance(self.model, SRModel) else {"licence": str(getattr(self.model, "licence", ""))}),
+            **({"preprocess": self.preprocess_info()} if self.preprocess_info() else {}),
         }
+
+    def preprocess_info(self) -> dict[str, str] | None:
+        """The preprocess stage of an srkit model (kind, weights id, licence), for reports; None without one."""
+        pre = getattr(self.model, "preprocess", None) if isinstance(self.model, SRModel) else None
+        if pre is None:
+            return None
+        recipe_pre = self.model.recipe.preprocess  # type: ignore[union-attr]
+        return {"kind": recipe_pre.kind if recipe_pre is not None else type(pre).__name__,
+                "model_id": str(getattr(pre, "model_id", "")), "licence": str(getattr(pre, "licence", ""))}
 
     def sampler_order(self) -> int | None:
         """The solver order when the sampler has one (reports), else None."""

@@ -12,6 +12,7 @@ unit-normalised trunk activations ``y_l``; inputs in [0, 1] are mapped to
 from __future__ import annotations
 
 import re
+from typing import Callable
 import warnings
 
 import lpips
@@ -47,3 +48,16 @@ def lpips_network(net: str) -> nn.Module:
 def lpips_score(model: nn.Module, sr: Tensor, hr: Tensor) -> Tensor:
     """Per-image LPIPS ``(N,)`` of NCHW images in [0, 1]."""
     return model(sr, hr, normalize=True).flatten()
+
+
+def lpips_distance(net: str, device: torch.device) -> Callable[[Tensor, Tensor], Tensor]:
+    """LPIPS on ``net`` as a training loss: ``(a, b) -> (N,)`` for images in [-1, 1], differentiable in ``a``.
+
+    The network is frozen (no parameter gradients) and stays in eval mode.
+    """
+    model = lpips_network(net).to(device)
+
+    def distance(a: Tensor, b: Tensor) -> Tensor:
+        return model(a, b, normalize=False).flatten()
+
+    return distance

@@ -7,25 +7,28 @@
 (tiled inference, bench); :data:`AnyModel` names the two.
 """
 
-from srkit.model.condition import Preprocessor, condition_image, upsample_condition
+from srkit.model.condition import Preprocessor, condition_image, reference_image, upsample_condition
 from srkit.model.loading import (
     MODEL_KIND,
-    check_precision,
     load_model,
     model_from_modules,
     model_tensors,
     resolve_weights_path,
     split_prefixed,
 )
-from srkit.model.sr_model import PRECISIONS, SRModel, module_device
+from srkit.model.preprocessors import PREPROCESSORS, build_preprocessor
+from srkit.model.sr_model import SRModel, module_device
+from srkit.precision import PRECISIONS, check_precision
 from srkit.model.surface import AnyModel, is_srkit_model, model_name
 
 __all__ = [
     "MODEL_KIND",
     "PRECISIONS",
+    "PREPROCESSORS",
     "AnyModel",
     "Preprocessor",
     "SRModel",
+    "build_preprocessor",
     "check_precision",
     "condition_image",
     "is_srkit_model",
@@ -34,6 +37,7 @@ __all__ = [
     "model_name",
     "model_tensors",
     "module_device",
+    "reference_image",
     "resolve_weights_path",
     "split_prefixed",
     "upsample_condition",

@@ -40,12 +40,18 @@ def upsample_condition(lr: Tensor, scale: int) -> Tensor:
     return lr if scale == 1 else upsample_bicubic(lr, scale)
 
 
-def condition_image(lr: Tensor, scale: int, preprocess: Preprocessor | None = None) -> Tensor:
-    """``y`` in pixel space, [-1, 1]: the preprocessor's output, or the bicubic upsampling, mapped by ``2x - 1``."""
+def reference_image(lr: Tensor, scale: int, preprocess: Preprocessor | None = None) -> Tensor:
+    """The condition image on the [0, 1] scale: the preprocessor's output P (clamped), or the bicubic upsampling
+    (not clamped: bicubic overshoots, and training has always seen it so)."""
     if preprocess is None:
-        return upsample_condition(lr, scale) * 2.0 - 1.0
+        return upsample_condition(lr, scale)
     if int(preprocess.scale) != scale:
         raise UsageError(f"the preprocessor upscales x{preprocess.scale}, the model x{scale}")
     with torch.no_grad():
         image, _ = preprocess.super_resolve(lr)
-    return image.to(lr.device, lr.dtype).clamp(0.0, 1.0) * 2.0 - 1.0
+    return image.to(lr.device, lr.dtype).clamp(0.0, 1.0)
+
+
+def condition_image(lr: Tensor, scale: int, preprocess: Preprocessor | None = None) -> Tensor:
+    """``y`` in pixel space, [-1, 1]: :func:`reference_image` mapped by ``2x - 1``."""
+    return reference_image(lr, scale, preprocess) * 2.0 - 1.0

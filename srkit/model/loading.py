@@ -20,9 +20,12 @@ import torch
 from torch import Tensor, nn
 
 from srkit.diffusion.build import build_process
-from srkit.errors import SettingError, UsageError, WeightsError
+from srkit.errors import UsageError, WeightsError
 from srkit.io.checkpoints import CheckpointMeta, load_checkpoint, load_state_into
-from srkit.model.sr_model import PRECISIONS, SRModel, module_device
+from srkit.model.condition import Preprocessor
+from srkit.model.preprocessors import build_preprocessor
+from srkit.model.sr_model import SRModel, module_device
+from srkit.precision import check_precision
 from srkit.nets.build import build_network
 from srkit.nets.decoder_stage import LatentDecoder
 from srkit.recipes import Recipe, recipe_from_mapping
@@ -30,15 +33,6 @@ from srkit.released.base import RELEASED_KIND, ReleasedPipeline
 from srkit.weights.builtin import builtin_weights_for, is_user_recipe
 
 MODEL_KIND = "srkit-model"
-
-
-def check_precision(precision: str, device: torch.device) -> str:
-    """``precision`` if it can run on ``device`` (fp16 is refused on CPU); a one-line UsageError otherwise."""
-    if precision not in PRECISIONS:
-        raise SettingError("precision", f"must be fp32, bf16 or fp16, got '{precision}'")
-    if precision == "fp16" and device.type == "cpu":
-        raise SettingError("precision", "fp16 is not supported on CPU (no fast half-precision convolutions); use fp32 or bf16")
-    return precision
 
 
 def _eval(module: nn.Module | None, device: torch.device) -> nn.Module | None:
@@ -58,15 +52,21 @@ def model_from_modules(
     *,
     model_id: str = "in-memory",
     precision: str = "fp32",
+    preprocess: Preprocessor | None = None,
 ) -> SRModel:
     """Wrap in-memory modules (e.g. training's EMA network) as an :class:`SRModel`.
 
     The modules are used as they are (same device, no copy); the caller keeps
-    them in eval mode while sampling.
+    them in eval mode while sampling. A recipe with a ``preprocess`` section gets
+    ``preprocess`` (e.g. training's frozen one) or, when None, its referenced
+    weights loaded on the network's device; the colour fix is the recipe's.
     """
     if recipe.mode == "latent" and autoencoder is None:
         raise UsageError(f"recipe '{recipe.name}' runs in latent space and needs its autoencoder")
     device = module_device(net)
+    check_precision(precision, device)
+    if recipe.preprocess is not None and preprocess is None:
+        preprocess = build_preprocessor(recipe.preprocess, device, precision)
     return SRModel(
         recipe=recipe,
         net=net,
@@ -74,7 +74,9 @@ def model_from_modules(
         autoencoder=autoencoder if recipe.mode == "latent" else None,
         decoder=decoder,
         model_id=model_id,
-        precision=check_precision(precision, device),
+        precision=precision,
+        preprocess=preprocess if recipe.preprocess is not None else None,
+        color_fix=recipe.color_fix,
     )
 
 

@@ -9,7 +9,8 @@ Stages of :meth:`SRModel.super_resolve`, in order (docs/architecture.md, "the mo
 3. ``sample``: the network with its process and objective (a :class:`~srkit.diffusion.denoiser.Denoiser`),
    walked back by a sampler built once per run, from a start noise;
 4. ``decode``: the autoencoder's decoder in latent mode, then the CCSR decoder head, clamp;
-5. ``color_fix`` (optional): the output's colours matched to the upsampled LR.
+5. ``color_fix`` (optional, by name): the output's colours matched to the condition image
+   (the preprocessor's output P, or the bicubic upsampling), per tile.
 
 Training uses the same ``condition`` stage (``srkit.train.tasks.diffusion``); released
 models plug in beside this class by offering the same surface
@@ -30,20 +31,12 @@ from srkit.diffusion.build import BoundSampler, build_sampler
 from srkit.diffusion.denoiser import Denoiser
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError
-from srkit.model.condition import Preprocessor, condition_image, upsample_condition
+from srkit.model.color_fix import color_fix_by_name
+from srkit.precision import precision_autocast
+from srkit.model.condition import Preprocessor, reference_image
 from srkit.recipes import Recipe, SamplerConfig
 
-PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def precision_autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[None]:
-    """Autocast to ``precision`` on ``device`` (weights stay float32); nothing for ``fp32``."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
-
 StepCallback = Callable[[dict[str, Any]], Any]
-ColorFix = Callable[[Tensor, Tensor], Tensor]
 
 
 @dataclass
@@ -64,7 +57,7 @@ class SRModel:
     precision: str = "fp32"
     step: int = 0
     preprocess: Preprocessor | None = None
-    color_fix: ColorFix | None = None
+    color_fix: str = "none"
 
     @property
     def name(self) -> str:
@@ -77,7 +70,7 @@ class SRModel:
         return [name for name, present in (
             ("preprocess", self.preprocess is not None), ("condition", True), ("encode", self.autoencoder is not None),
             ("sample", True), ("decode", self.autoencoder is not None or self.decoder is not None),
-            ("color_fix", self.color_fix is not None),
+            ("color_fix", self.color_fix != "none"),
         ) if present]
 
     @property
@@ -120,9 +113,14 @@ class SRModel:
         return precision_autocast(self.device, self.precision)
 
     @torch.no_grad()
-    def condition(self, lr: Tensor) -> Tensor:
-        """``y`` in state space: the preprocessed or bicubic-upsampled LR in [-1, 1], encoded in latent mode."""
-        y = condition_image(lr.to(self.device, torch.float32), self.scale, self.preprocess)
+    def reference(self, lr: Tensor) -> Tensor:
+        """The condition image in [0, 1]-scale pixels: the preprocessor's output P, or the bicubic upsampling."""
+        return reference_image(lr.to(self.device, torch.float32), self.scale, self.preprocess)
+
+    @torch.no_grad()
+    def condition(self, lr: Tensor, reference: Tensor | None = None) -> Tensor:
+        """``y`` in state space: :meth:`reference` (or the one given) mapped to [-1, 1], encoded in latent mode."""
+        y = (self.reference(lr) if reference is None else reference) * 2.0 - 1.0
         if self.autoencoder is None:
             return y
         with self._autocast():
@@ -137,6 +135,7 @@ class SRModel:
         noise: Tensor | None = None,
         generator: Noise | None = None,
         callback: StepCallback | None = None,
+        reference: Tensor | None = None,
     ) -> tuple[Tensor, int]:
         """Run the sampler on ``lr`` (B,3,h,w in [0,1]); returns the x0 estimate in state space and the NFE.
 
@@ -144,10 +143,10 @@ class SRModel:
         bind now, or None for the recipe's. ``noise`` is the standard-normal start
         noise of shape :meth:`start_shape` (the process maps it to x_T; for VP it
         *is* x_T); ``generator`` drives every other random draw. Stage-1 output for
-        CCSR stage-2 training.
+        CCSR stage-2 training. ``reference``: :meth:`reference` of ``lr`` when already made.
         """
         bound = self._bound(sampler)
-        y = self.condition(lr)
+        y = self.condition(lr, reference)
         if noise is not None and tuple(noise.shape) != self.start_shape(lr.shape):
             raise UsageError(f"start noise has shape {tuple(noise.shape)}, this model needs {self.start_shape(lr.shape)}")
         denoiser = Denoiser(self.net, self.process, self.recipe.objective.prediction)
@@ -184,11 +183,15 @@ class SRModel:
         """``lr`` (B,3,h,w) in [0,1] -> (``sr`` (B,3,h*s,w*s) in [0,1], NFE)."""
         if lr.ndim != 4 or lr.shape[1] != 3:
             raise UsageError(f"super_resolve expects an RGB batch (B, 3, h, w), got {tuple(lr.shape)}")
-        state, nfe = self.sample_state(lr, sampler=sampler, noise=noise, generator=generator, callback=callback)
+        reference = self.reference(lr)
+        state, nfe = self.sample_state(
+            lr, sampler=sampler, noise=noise, generator=generator, callback=callback, reference=reference
+        )
         image = self.decode_state(state, lr.shape[-2] * self.scale, lr.shape[-1] * self.scale)
         sr = (image + 1.0) * 0.5
-        if self.color_fix is not None:
-            sr = self.color_fix(sr, upsample_condition(lr.to(sr.device), self.scale).clamp(0.0, 1.0))
+        fix = color_fix_by_name(self.color_fix)
+        if fix is not None:
+            sr = fix(sr, reference.clamp(0.0, 1.0))
         return sr, nfe
 
 

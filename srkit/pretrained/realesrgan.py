@@ -28,8 +28,7 @@ from torch import Tensor
 
 from srkit.diffusion.noise import Noise
 from srkit.errors import MetricUnavailable, WeightsError
-from srkit.model.loading import check_precision
-from srkit.model.sr_model import precision_autocast
+from srkit.precision import check_precision, precision_autocast
 from srkit.io.checkpoints import model_id
 from srkit.nets.rrdbnet import NEGATIVE_SLOPE, RRDBNet
 from srkit.pretrained.cache import load_converted

@@ -17,11 +17,11 @@ import torch
 
 from srkit.degrade.crops import check_crop_size
 from srkit.degrade.online import RandomDegradation
-from srkit.errors import UsageError
+from srkit.errors import RecipeError, UsageError
 from srkit.io.atomic import make_folder
 from srkit.nets.compile import compile_if_available
 from srkit.nets.ema import EMA
-from srkit.recipes import Recipe
+from srkit.recipes import Recipe, recipe_from_mapping
 from srkit.train.data import BatchStream, HRCrops, ImageCache, PairedCrops
 from srkit.train.distributed import DistContext, setup_distributed
 from srkit.train.loop import MessageFn, ProgressFn, Trainer, check_precision
@@ -36,6 +36,8 @@ RESUMABLE_FIELDS = frozenset({
     "name", "description", "train.steps", "train.log_every", "train.val_every", "train.ckpt_every",
     "train.val_images", "train.workers", "train.compile", "stage2.steps",
 })
+#: Sections that only shape inference (validation images), never a training step: free to change on resume.
+RESUMABLE_SECTIONS = ("sampler.", "color_fix")
 
 
 def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -61,10 +63,20 @@ class RunInputs:
 
 
 def check_resumable(stored: Mapping[str, Any], recipe: Recipe) -> None:
-    """Refuse to resume a run with a recipe that changes anything but its length and intervals."""
+    """Refuse to resume a run with a recipe that changes anything but its length, intervals and sampler.
+
+    The stored recipe is read through this srkit's recipe schema first, so a field added
+    since the run started counts as its default, not as a change.
+    """
+    try:
+        stored = recipe_from_mapping(stored).to_dict()
+    except (RecipeError, UsageError):  # a recipe this srkit cannot read: compare it as stored
+        pass
     old, new = _flat(json.loads(json.dumps(stored))), _flat(json.loads(json.dumps(recipe.to_dict())))
     for key in sorted(set(old) | set(new)):
-        if key not in RESUMABLE_FIELDS and old.get(key) != new.get(key):
+        if key in RESUMABLE_FIELDS or key.startswith(RESUMABLE_SECTIONS):
+            continue
+        if old.get(key) != new.get(key):
             raise UsageError(f"--resume: the recipe's {key} is {new.get(key)!r} but the run used {old.get(key)!r}; "
                              f"only steps and the log/validation/checkpoint intervals may change")
 
@@ -87,12 +99,13 @@ def _latent_factor(recipe: Recipe) -> int:
     return 1 if cfg is None else 2 ** (len(cfg.channel_mult) - 1)
 
 
-def _crop_source(recipe: Recipe, inputs: RunInputs, run: RunDir, message: MessageFn | None) -> HRCrops | PairedCrops:
-    cache = ImageCache()
+def _crop_source(recipe: Recipe, inputs: RunInputs, run: RunDir, message: MessageFn | None, margin: int = 0) -> HRCrops | PairedCrops:
+    """Crops of ``data.crop`` plus ``margin`` pixels of context on every side (the task's ``crop_margin``)."""
+    cache, crop = ImageCache(), recipe.data.crop + 2 * margin
     if inputs.paired is not None:
-        return PairedCrops(inputs.paired[0], inputs.paired[1], recipe.data.crop, recipe.scale, cache, message)
+        return PairedCrops(inputs.paired[0], inputs.paired[1], crop, recipe.scale, cache, message)
     assert inputs.data is not None
-    return HRCrops(inputs.data, recipe.data.crop, cache, exclude=run.root)  # never its own samples, on --resume too
+    return HRCrops(inputs.data, crop, cache, exclude=run.root)  # never its own samples, on --resume too
 
 
 def _runners(task: Task, dist: DistContext, compile_nets: bool) -> dict[str, torch.nn.Module]:
@@ -205,7 +218,7 @@ def _build_trainer(recipe: Recipe, inputs: RunInputs, dist: DistContext, run: Ru
     """Task, data stream, degradation, optimisers, EMA and DDP/compile wrappers, assembled into a Trainer."""
     cfg, seed = recipe.train, recipe.train.seed
     task = build_task(recipe, stage=inputs.stage, init=inputs.init, device=dist.device, seed=seed)
-    source = _crop_source(recipe, inputs, run, message if dist.is_main else None)
+    source = _crop_source(recipe, inputs, run, message if dist.is_main else None, task.crop_margin)
     stream = BatchStream(source, batch_size=cfg.batch_size, seed=seed, rank=dist.rank, world=dist.world,
                          flips=recipe.data.flips, rotations=recipe.data.rotations, device=dist.device,
                          workers=cfg.workers)

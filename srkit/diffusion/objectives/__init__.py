@@ -4,9 +4,9 @@ Network calls per training step: regression 1, DREAM 2 (the first without
 gradient), CCSR NUTL 3.
 """
 
-from srkit.diffusion.objectives.common import Objective, pixel_loss
+from srkit.diffusion.objectives.common import Objective, PerceptualLoss, pixel_loss
 from srkit.diffusion.objectives.dream import DreamObjective
 from srkit.diffusion.objectives.nutl import NutlObjective
 from srkit.diffusion.objectives.regression import RegressionObjective
 
-__all__ = ["DreamObjective", "NutlObjective", "Objective", "RegressionObjective", "pixel_loss"]
+__all__ = ["DreamObjective", "NutlObjective", "Objective", "PerceptualLoss", "RegressionObjective", "pixel_loss"]

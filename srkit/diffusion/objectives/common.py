@@ -8,7 +8,7 @@ tensors (no host sync; call ``.item()`` when logging).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import torch
 from torch import Tensor
@@ -19,6 +19,9 @@ from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
 
 LOSSES = ("l1", "l2")
+
+#: ``(x0_hat, x0) -> per-image distance (B,)`` on engine-range images in [-1, 1], differentiable in ``x0_hat``.
+PerceptualLoss = Callable[[Tensor, Tensor], Tensor]
 
 
 class Objective(Protocol):
@@ -81,3 +84,14 @@ def check_loss(loss: str) -> None:
     """Raise a :class:`UsageError` unless ``loss`` is ``"l1"`` or ``"l2"``."""
     if loss not in LOSSES:
         raise UsageError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+
+
+def add_perceptual(
+    regression: Tensor, x0_hat: Tensor, x0: Tensor, perceptual: PerceptualLoss | None, weight: float
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """``regression + weight * mean_b d(x0_hat_b, x0_b)`` and its logged parts (``regression`` alone without ``d``)."""
+    if perceptual is None:
+        return regression, {"loss": regression.detach()}
+    distance = perceptual(x0_hat, x0).mean()
+    loss = regression + weight * distance
+    return loss, {"loss": loss.detach(), "regression": regression.detach(), "perceptual": distance.detach()}

@@ -10,6 +10,8 @@ from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser, Net
 from srkit.diffusion.objectives.common import (
+    PerceptualLoss,
+    add_perceptual,
     check_loss,
     draw_training_input,
     pixel_loss,
@@ -36,12 +38,15 @@ class DreamObjective:
     Both are the same rectification wherever ``x0`` can be read off ``x_t``: re-noising
     ``x0_mix`` built from the eps model's ``x0`` estimate gives exactly ``x_hat`` above,
     and the eps form stays defined where it cannot (DoSSR at ``eta = 1``). Gradients flow
-    through the second call only.
+    through the second call only. ``perceptual`` (optional) adds ``perceptual_weight *
+    mean_b d(x0_hat_b, x0_b)`` on the second call's data estimate, as in :class:`RegressionObjective`.
     """
 
     p: float = 1.0
     prediction: str = "eps"
     loss: str = "l1"
+    perceptual: PerceptualLoss | None = None
+    perceptual_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_loss(self.loss)
@@ -69,5 +74,6 @@ class DreamObjective:
         else:
             x_hat = process.q_sample(lam * first.x0 + (1.0 - lam) * x0, y, draw.eps, draw.t)
             target = regression_target(process, self.prediction, x0, draw.eps, draw.t, x_hat)
-        loss = pixel_loss(denoiser(x_hat, y, draw.t).raw, target, self.loss)
-        return loss, {"loss": loss.detach(), "dream_lambda": lam.mean().detach()}
+        out = denoiser(x_hat, y, draw.t)
+        loss, logs = add_perceptual(pixel_loss(out.raw, target, self.loss), out.x0, x0, self.perceptual, self.perceptual_weight)
+        return loss, {**logs, "dream_lambda": lam.mean().detach()}

@@ -9,6 +9,8 @@ from torch import Tensor
 
 from srkit.diffusion.denoiser import Denoiser, Net
 from srkit.diffusion.objectives.common import (
+    PerceptualLoss,
+    add_perceptual,
     check_loss,
     draw_training_input,
     pixel_loss,
@@ -24,11 +26,15 @@ class RegressionObjective:
     ``prediction``: ``"eps"`` (target ``eps``), ``"x0"`` (target ``x0``), ``"v"`` (VP only) or
     ``"vp_eps"`` (target ``(x_t - (c_x0 + c_y) x0) / c_eps``; the official DoSSR code weights this
     error in x0 space, srkit in the output's own space, as the eps prior was trained);
-    ``loss``: ``"l1"`` or ``"l2"`` (mean over all elements).
+    ``loss``: ``"l1"`` or ``"l2"`` (mean over all elements). ``perceptual`` (optional) adds
+    ``perceptual_weight * mean_b d(x0_hat_b, x0_b)`` on the network's data estimate, e.g. LPIPS
+    (ResShift's released 4-step models add LPIPS the same way); pixel mode.
     """
 
     prediction: str = "eps"
     loss: str = "l2"
+    perceptual: PerceptualLoss | None = None
+    perceptual_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_loss(self.loss)
@@ -39,4 +45,4 @@ class RegressionObjective:
         draw = draw_training_input(process, x0, y, generator)
         out = Denoiser(net, process, self.prediction)(draw.x_t, y, draw.t)
         loss = pixel_loss(out.raw, regression_target(process, self.prediction, x0, draw.eps, draw.t, draw.x_t), self.loss)
-        return loss, {"loss": loss.detach()}
+        return add_perceptual(loss, out.x0, x0, self.perceptual, self.perceptual_weight)

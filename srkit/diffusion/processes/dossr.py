@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+import torch
 from torch import Tensor
 
+from srkit.diffusion.noise import randint
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.diffusion.schedules import dossr_etas
 from srkit.errors import UsageError
@@ -29,17 +31,27 @@ class DoSSRProcess(DiffusionProcess):
 
     kind: ClassVar[str] = "dossr"
 
-    def __init__(self, betas: np.ndarray, t1: int | None = None) -> None:
+    def __init__(self, betas: np.ndarray, t1: int | None = None, *, train_below_t1: bool = False) -> None:
         betas = np.asarray(betas, dtype=np.float64)
         if betas.ndim != 1 or betas.size < 2 or not np.all((betas > 0) & (betas < 1)):
             raise UsageError("DoSSR betas must be a 1-D array of at least 2 values in (0, 1)")
         T = betas.size
         self.t1 = T // 2 if t1 is None else int(t1)
+        self.train_below_t1 = bool(train_below_t1)
         self.betas = betas
         self.alphas_cumprod = np.cumprod(1.0 - betas)
         self.etas = dossr_etas(T, self.t1)
         a, s = np.sqrt(self.alphas_cumprod), np.sqrt(1.0 - self.alphas_cumprod)
         super().__init__(a * (1.0 - self.etas), a * self.etas, s, s)
+
+    def training_timesteps(
+        self, batch: int, generator: torch.Generator, device: torch.device | str | None = None
+    ) -> Tensor:
+        """Uniform on ``[0, T)`` (DoSSR eq. (8), fine-tuning a prior on every t), or with ``train_below_t1`` on
+        ``[0, t1)``: the steps sampling visits (``x_t`` at ``t >= t1`` does not depend on ``x0``)."""
+        if not self.train_below_t1:
+            return super().training_timesteps(batch, generator, device)
+        return randint(self.t1, batch, generator, generator.device if device is None else device)
 
     @property
     def start_index(self) -> int:

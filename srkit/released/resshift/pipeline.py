@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError
 from srkit.io.checkpoints import load_state_into
-from srkit.model.sr_model import PRECISIONS, precision_autocast
+from srkit.precision import PRECISIONS, precision_autocast
 from srkit.released.base import StepCallback
 from srkit.released.resshift.sampling import OfficialSchedule, sample_official
 from srkit.released.resshift.unet import SwinUNet, SwinUNetConfig

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from srkit.degrade.bicubic import upsample_bicubic
 from srkit.diffusion.noise import Noise, default_generator, randn_like
 from srkit.errors import UsageError
-from srkit.infer.color_fix import adain_transfer, wavelet_reconstruction
+from srkit.model.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
 import srkit.released.sd.networks as nets

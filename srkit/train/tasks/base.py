@@ -31,6 +31,10 @@ class Task(ABC):
     checkpoint_kind: str = MODEL_KIND
     #: Whether the loss needs LR inputs (made on the fly by the degradation when absent).
     needs_lr: bool = True
+    #: HR pixels of context the data crops carry on every side beyond ``data.crop`` (cut off by the task).
+    crop_margin: int = 0
+    #: Consecutive draws that share one data batch (:meth:`srkit.train.loop.Trainer.micro_batch`).
+    batch_reuse: int = 1
 
     def __init__(self, recipe: Recipe, device: torch.device) -> None:
         self.recipe = recipe

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srkit.infer.color_fix import adain_transfer
+from srkit.model.color_fix import adain_transfer
 from srkit.released.sd import families
 from srkit.released.sd.samplers import ccsr_v2_scheduler, ddpm_step
 from tests.released.sd.conftest import converted, load, pipeline

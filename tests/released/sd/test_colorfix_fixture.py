@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from srkit.infer.color_fix import (
+from srkit.model.color_fix import (
     adain_transfer,
     wavelet_decomposition,
     wavelet_reconstruction,

@@ -1,8 +1,10 @@
 """Colour correction of an SR output towards its input (``--color-fix``), as pure tensor functions.
 
 Diffusion SR models can drift in colour; both fixes keep the output's detail
-and take the colour from the reference ``ref`` (the bicubic-upsampled LR, same
-size as ``sr``). Inputs and outputs are NCHW in [0, 1].
+and take the colour from the reference ``ref`` (the model's condition image: the
+bicubic-upsampled LR, or the preprocessor's output P; same size as ``sr``).
+Inputs and outputs are NCHW in [0, 1]. ``auto`` names the model's own default
+(a recipe's ``color_fix``; a released model's procedure as released).
 
 - ``adain``: per-image, per-channel mean/std matching (Huang & Belongie 2017,
   AdaIN eq. (8)): ``(sr - mu(sr)) / sigma(sr) * sigma(ref) + mu(ref)`` with
@@ -85,11 +87,20 @@ def wavelet(sr: Tensor, ref: Tensor, levels: int = WAVELET_LEVELS) -> Tensor:
     return wavelet_reconstruction(sr, ref, levels).clamp(0.0, 1.0)
 
 
-COLOR_FIXES: dict[str, Callable[[Tensor, Tensor], Tensor] | None] = {"none": None, "adain": adain, "wavelet": wavelet}
+ColorFix = Callable[[Tensor, Tensor], Tensor]
+COLOR_FIXES: dict[str, ColorFix | None] = {"none": None, "adain": adain, "wavelet": wavelet}
+#: The run-level setting that keeps the model's own default.
+AUTO = "auto"
 
 
-def color_fix_by_name(name: str) -> Callable[[Tensor, Tensor], Tensor] | None:
-    """The fix called ``name`` (``none`` -> None); a SettingError lists the choices."""
-    if name not in COLOR_FIXES:
-        raise SettingError("color_fix", f"must be none, wavelet or adain, got '{name}'")
-    return COLOR_FIXES[name]
+def check_color_fix_name(name: str, *, allow_auto: bool = True) -> str:
+    """``name`` if it is a colour fix (or ``auto`` where allowed); a SettingError lists the choices."""
+    choices = [AUTO, *COLOR_FIXES] if allow_auto else list(COLOR_FIXES)
+    if name not in choices:
+        raise SettingError("color_fix", f"must be {', '.join(choices[:-1])} or {choices[-1]}, got '{name}'")
+    return name
+
+
+def color_fix_by_name(name: str) -> ColorFix | None:
+    """The fix called ``name`` (``none`` -> None); a SettingError lists the choices (``auto`` is not a fix)."""
+    return COLOR_FIXES[check_color_fix_name(name, allow_auto=False)]
