@@ -27,14 +27,6 @@ from tests.model.fake_released import FakePipeline, hide_realesrgan, install_fak
 ROOT = Path(__file__).resolve().parents[2] / "srkit"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _imports(folder: Path) -> set[str]:
     """Every module imported anywhere in ``folder`` (top level, functions, TYPE_CHECKING blocks)."""
     names: set[str] = set()

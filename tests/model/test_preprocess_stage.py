@@ -29,14 +29,6 @@ from tests.model.fake_released import FakePipeline
 TINY_DOSSR = {"process": {"T": 50}, "sampler": {"kind": "dos_sde", "steps": 3, "order": 2}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def fake_preprocessor(monkeypatch: pytest.MonkeyPatch) -> list[FakePipeline]:
     """Make ``preprocess: {kind: realesrgan-x4plus}`` load a :class:`FakePipeline` (bicubic + 0.01); returns those made."""
@@ -266,7 +258,7 @@ def test_perceptual_term_adds_to_the_regression_and_reaches_the_network() -> Non
     dream = build_objective(ObjectiveConfig(prediction="x0", dream_p=1.0, perceptual="lpips-alex", perceptual_weight=0.5), process, distance)
     dream_plain = build_objective(ObjectiveConfig(prediction="x0", dream_p=1.0), process)
     loss, logs = dream(wrapped, process, x0, y, torch.Generator().manual_seed(0))
-    plain, plain_logs = dream_plain(wrapped, process, x0, y, torch.Generator().manual_seed(0))
+    plain, _ = dream_plain(wrapped, process, x0, y, torch.Generator().manual_seed(0))
     torch.testing.assert_close(logs["regression"], plain.detach())
     torch.testing.assert_close(loss, plain + 0.5 * logs["perceptual"])
     assert seen[-1] is True and "dream_lambda" in logs
