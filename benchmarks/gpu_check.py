@@ -232,7 +232,7 @@ def steps_per_second(name: str, device: torch.device, tiny: bool, precision: str
     updater = Updater(optimizers, lrs, recipe.train.grad_clip, 0, None)
     degrade = RandomDegradation(recipe.data.degradation, recipe.scale, device, jpeg_backend="opencv")
     crop, batch = recipe.data.crop, recipe.train.batch_size
-    hr = hr_batch(batch, crop, device)
+    hr = hr_batch(batch, crop + 2 * task.crop_margin, device)  # a preprocessor's context margin, as training draws it
     rng = np.random.default_rng(0)
     generator = torch.Generator(device=device).manual_seed(0)
 
