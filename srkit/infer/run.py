@@ -180,16 +180,15 @@ class UpscaleRun:
             "device": str(self.model.device),
             "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
             **({} if isinstance(self.model, SRModel) else {"licence": str(getattr(self.model, "licence", ""))}),
-            **({"preprocess": self.preprocess_info()} if self.preprocess_info() else {}),
+            **({"preprocess": info} if (info := self.preprocess_info()) else {}),
         }
 
     def preprocess_info(self) -> dict[str, str] | None:
         """The preprocess stage of an srkit model (kind, weights id, licence), for reports; None without one."""
-        pre = getattr(self.model, "preprocess", None) if isinstance(self.model, SRModel) else None
+        pre = self.model.preprocess if isinstance(self.model, SRModel) else None
         if pre is None:
             return None
-        recipe_pre = self.model.recipe.preprocess  # type: ignore[union-attr]
-        return {"kind": recipe_pre.kind if recipe_pre is not None else type(pre).__name__,
+        return {"kind": str(getattr(pre, "kind", type(pre).__name__)),
                 "model_id": str(getattr(pre, "model_id", "")), "licence": str(getattr(pre, "licence", ""))}
 
     def sampler_order(self) -> int | None:

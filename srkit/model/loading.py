@@ -75,7 +75,7 @@ def model_from_modules(
         decoder=decoder,
         model_id=model_id,
         precision=precision,
-        preprocess=preprocess if recipe.preprocess is not None else None,
+        preprocess=preprocess,
         color_fix=recipe.color_fix,
     )
 

