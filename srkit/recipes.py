@@ -69,6 +69,8 @@ class ObjectiveConfig:
     ``perceptual`` adds ``perceptual_weight * LPIPS(x0_hat, x0)`` on the data
     estimate to the regression loss (pixel mode; as ResShift's released 4-step
     models are trained with an LPIPS term). ``none`` keeps the method's own loss.
+    ``rollout_p`` > 0 trains that fraction of batches on the recipe sampler's own
+    states (:class:`srkit.diffusion.objectives.RolloutObjective`; x0 networks).
     """
 
     prediction: Literal["eps", "x0", "vp_eps"] = "eps"
@@ -78,12 +80,14 @@ class ObjectiveConfig:
     nutl_t_max: float = 2.0 / 3.0
     perceptual: Literal["none", "lpips-alex", "lpips-vgg"] = "none"
     perceptual_weight: float = 1.0
+    rollout_p: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dream_p is not None:
             check(self.dream_p >= 0, "dream_p", f"must be >= 0 (0 = DRM, inf = standard), got {self.dream_p}")
         check(0 < self.nutl_t_max < 1, "nutl_t_max", f"must lie in (0, 1) as a fraction of T, got {self.nutl_t_max}")
         check(self.perceptual_weight >= 0, "perceptual_weight", f"must be >= 0, got {self.perceptual_weight}")
+        check(0 <= self.rollout_p <= 1, "rollout_p", f"must lie in [0, 1] (a fraction of batches), got {self.rollout_p}")
 
 
 @dataclass(frozen=True)
@@ -464,6 +468,8 @@ def recipe_summary(recipe: Recipe) -> dict[str, str]:
         objective += f" + DREAM(p={obj.dream_p:g})"
     if obj.nutl:
         objective += " + NUTL"
+    if obj.rollout_p > 0:
+        objective += f" + roll-out({obj.rollout_p:g})"
     sampler = f"{recipe.sampler.kind} x{recipe.sampler.steps}"
     if "order" in CATALOGUE[recipe.sampler.kind].options:
         sampler += f" (order {recipe.sampler.order})"

@@ -158,8 +158,8 @@ def test_builtin_recipes_share_one_cpu_sized_network(name: str) -> None:
     paper = load_recipe(name).objective
     if name in ("dossr", "ccsr"):  # they predict x0: well-conditioned next to t1 and at T, see their YAML
         paper = dataclasses.replace(paper, prediction="x0")
-    if name == "dossr":  # and an LPIPS term on the x0 estimate and DREAM, see its YAML
-        paper = dataclasses.replace(paper, perceptual="lpips-alex", perceptual_weight=0.5, dream_p=1.0)
+    if name == "dossr":  # and an LPIPS term on the x0 estimate, DREAM and sampler roll-out, see its YAML
+        paper = dataclasses.replace(paper, perceptual="lpips-alex", perceptual_weight=0.5, dream_p=1.0, rollout_p=0.75)
     assert recipe.objective == paper
 
 

@@ -21,6 +21,7 @@ from srkit.diffusion.objectives import (
     Objective,
     PerceptualLoss,
     RegressionObjective,
+    RolloutObjective,
 )
 from srkit.diffusion.processes import (
     DiffusionProcess,
@@ -55,11 +56,16 @@ def build_process(cfg: ProcessConfig) -> DiffusionProcess:
     raise UsageError(f"unknown process kind {cfg.kind!r}; choose vp, resshift or dossr")
 
 
-def build_objective(cfg: ObjectiveConfig, process: DiffusionProcess, perceptual: PerceptualLoss | None = None) -> Objective:
+def build_objective(
+    cfg: ObjectiveConfig, process: DiffusionProcess, perceptual: PerceptualLoss | None = None,
+    sampler: BoundSampler | None = None,
+) -> Objective:
     """Regression, DREAM (``dream_p`` set and finite) or CCSR NUTL (``nutl``), checked against ``process``.
 
     ``perceptual``: the distance ``cfg.perceptual`` names (the caller builds it: the
     engine knows no metric networks), added to the regression loss with ``cfg.perceptual_weight``.
+    ``rollout_p > 0`` wraps that objective in :class:`RolloutObjective` on ``sampler``
+    (the recipe's, bound), which then trains that fraction of batches on its own states.
     """
     dream = cfg.dream_p is not None and not math.isinf(cfg.dream_p)
     if cfg.perceptual != "none":
@@ -72,11 +78,19 @@ def build_objective(cfg: ObjectiveConfig, process: DiffusionProcess, perceptual:
             raise UsageError("choose either DREAM (dream_p) or CCSR non-uniform timestep learning (nutl), not both")
         if process.kind != "vp":
             raise UsageError(f"nutl (CCSR) needs the vp process, not {process.kind!r}")
+        if cfg.rollout_p > 0:
+            raise UsageError("roll-out training (rollout_p) works with the regression and DREAM objectives, not with nutl")
         return NutlObjective(cfg.prediction, cfg.loss, cfg.nutl_t_max)
     extra = (perceptual, cfg.perceptual_weight) if cfg.perceptual != "none" else ()
-    if dream:
-        return DreamObjective(float(cfg.dream_p), cfg.prediction, cfg.loss, *extra)
-    return RegressionObjective(cfg.prediction, cfg.loss, *extra)
+    base: Objective = (DreamObjective(float(cfg.dream_p), cfg.prediction, cfg.loss, *extra) if dream  # type: ignore[arg-type]
+                       else RegressionObjective(cfg.prediction, cfg.loss, *extra))
+    if cfg.rollout_p == 0:
+        return base
+    if cfg.prediction != "x0":
+        raise UsageError(f"roll-out training (rollout_p) needs an x0 network (objective.prediction: x0), not {cfg.prediction}")
+    if sampler is None:
+        raise UsageError("roll-out training (rollout_p) needs the recipe's sampler")
+    return RolloutObjective(base, sampler, cfg.rollout_p, cfg.loss, *extra)
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,30 @@ def test_a_preprocessed_training_run_reuses_each_batch_and_makes_p_once_per_batc
     assert all(torch.equal(full[k], cut[k]) for k in full)
 
 
+def test_a_rollout_training_run_resumes_exactly_and_differs_from_dream_alone(fake_preprocessor, tmp_path: Path) -> None:
+    """objective.rollout_p: the sampler runs inside training steps; stop + --resume gives the same weights."""
+    from safetensors.torch import load_file
+
+    from srkit.train.api import train
+    from tests.train.conftest import write_photo
+
+    photos = tmp_path / "photos"
+    for i in range(3):
+        write_photo(photos / f"p{i}.png", 56, 60, seed=i)
+    settings = {"train": {"steps": 4, "batch_size": 2, "log_every": 1, "val_every": 1000, "ckpt_every": 1000, "warmup_steps": 0},
+                "data": {"crop": 32}, "sampler": {"kind": "dos_sde", "steps": 3, "order": 1}}
+    recipe = dossr_recipe(objective={"dream_p": 1.0, "rollout_p": 0.75}, **settings)
+    train(recipe, data=photos, out=tmp_path / "run", device="cpu")
+    stopped = train(recipe, data=photos, out=tmp_path / "cut", device="cpu", should_stop=lambda step: step == 3)
+    assert stopped["step"] == 3
+    train(recipe, data=photos, out=tmp_path / "cut", device="cpu", resume=True)
+    full, cut = load_file(str(tmp_path / "run" / "final.safetensors")), load_file(str(tmp_path / "cut" / "final.safetensors"))
+    assert all(torch.equal(full[k], cut[k]) for k in full)
+    train(dossr_recipe(objective={"dream_p": 1.0}, **settings), data=photos, out=tmp_path / "dream", device="cpu")
+    dream = load_file(str(tmp_path / "dream" / "final.safetensors"))
+    assert any(not torch.equal(full[k], dream[k]) for k in full)
+
+
 def test_perceptual_term_adds_to_the_regression_and_reaches_the_network() -> None:
     from srkit.diffusion.build import build_objective, build_process
     from srkit.recipes import ObjectiveConfig, ProcessConfig

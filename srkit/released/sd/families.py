@@ -123,7 +123,7 @@ DOSSR_ONESTEP = SDFamily(
 )
 CCSR_V1 = SDFamily(
     "ccsr-v1", CCSR_LICENCE, "CCSR v1 (Sun et al. 2023), real-world_ccsr.ckpt: tau jump + 15 DDPM steps (16 NFE), x4",
-    "controlldm", {"kind": "ccsr-v1", "steps": 45, "t_max": 0.6667, "t_min": 0.3333}, prompts=("",),
+    "controlldm", {"kind": "ccsr-v1", "steps": 45, "t_max": 0.6667, "t_min": 0.3333, "process_size": 512}, prompts=("",),
 )
 CCSR_V2 = SDFamily(
     "ccsr-v2", CCSR_LICENCE,

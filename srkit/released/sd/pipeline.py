@@ -10,11 +10,12 @@ each method's own preparation, sampler and colour fix:
 | CCSR v1 | bicubic x4 of ``lr`` | ``x_T`` (a draw) | tau jump + 15 DDPM steps, last x0 | AdaIN against the condition |
 | CCSR v2 | bicubic x4 of ``lr`` | posterior sample, ``add_noise`` at 999 | one-step or truncated DDPM with CFG | AdaIN against the condition |
 
-Sizes: DoSSR and CCSR v1 pad the output grid to a multiple of 64 (the official UNet's
-requirement; the official scripts resize instead), CCSR v2 to a multiple of 8 (as its
-script floors); the output is cropped back to ``scale`` times the input. The official
-scripts' PIL resizes around the samplers (CCSR v1's short-side-512 upsizing, CCSR v2's
-8-bit round trip before its colour fix) are not reproduced: srkit works on float tensors.
+Sizes: CCSR v1 makes its script's sizes by default (8-bit PIL resizes: x4, short side up
+to 512, multiples of 64, and back; :mod:`srkit.released.sd.sizes`). DoSSR pads the output
+grid to a multiple of 64 (the official UNet's requirement; its script resizes instead) and
+CCSR v2 to a multiple of 8 (as its script floors); their output is cropped back to
+``scale`` times the input. CCSR v2's short-side-128 upsizing and 8-bit round trip before
+its colour fix are not reproduced: those pipelines work on float tensors.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from srkit.model.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
 import srkit.released.sd.networks as nets
+import srkit.released.sd.sizes as sizes  # noqa: PLR0402 (a package import would cycle through srkit.released.sd)
 from srkit.released.sd.samplers import (
     CCSRv1Plan,
     DoSSRSchedule,
@@ -171,9 +173,12 @@ class _Pipeline:
         f = self.latent_factor
         return (image.shape[0], int(self.nets.config["vae"]["latent_channels"]), image.shape[-2] // f, image.shape[-1] // f)
 
-    def _lr(self, lr: Tensor) -> Tensor:
+    def _check_lr(self, lr: Tensor) -> None:
         if lr.ndim != 4 or lr.shape[1] != 3:
             raise UsageError(f"{self.model_id} takes RGB batches (B, 3, h, w), got shape {tuple(lr.shape)}")
+
+    def _lr(self, lr: Tensor) -> Tensor:
+        self._check_lr(lr)
         return pad_to(lr.to(device=self.device, dtype=self.nets.dtype), self.out_multiple // math.gcd(self.out_multiple, self.scale))
 
     def _bicubic(self, lr: Tensor) -> Tensor:
@@ -223,11 +228,28 @@ class DoSSRPipeline(_Pipeline):
 
 
 class CCSRv1Pipeline(_Pipeline):
-    """CCSR v1 (``inference_ccsr.py: process``): bicubic x4 condition, tau jump + DDPM steps, AdaIN fix."""
+    """CCSR v1 (``inference_ccsr.py: process``): bicubic x4 condition, tau jump + DDPM steps, AdaIN fix.
 
-    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, **kw: Any) -> None:
+    ``process_size`` (official: 512) makes the script's sizes (:mod:`srkit.released.sd.sizes`):
+    8-bit PIL bicubic x4, upsized until the short side reaches ``process_size``, Lanczos to
+    multiples of 64, and the output Lanczos-resized back. ``process_size=0`` runs at x4 size
+    instead, padded to multiples of 64, on float tensors throughout.
+    """
+
+    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, process_size: int = 512, **kw: Any) -> None:
         super().__init__(nets_, **kw)
         self.plan = CCSRv1Plan.official(steps, t_max, t_min)
+        if process_size < 0:
+            raise UsageError(f"CCSR v1 process_size must be >= 0 (0: no resizing), got {process_size}")
+        self.process_size = int(process_size)
+
+    def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
+        if not self.process_size:
+            return super().start_shape(lr_shape)
+        batch, _, h, w = lr_shape
+        hc, wc = sizes.control_size(int(h), int(w), self.scale, self.process_size)
+        f = self.latent_factor
+        return (int(batch), int(self.nets.config["vae"]["latent_channels"]), hc // f, wc // f)
 
     @torch.no_grad()
     def super_resolve(
@@ -235,9 +257,15 @@ class CCSRv1Pipeline(_Pipeline):
     ) -> tuple[Tensor, int]:
         """Draws, in order: ``x_T`` (or ``noise``), the unused draw, the re-noise, one per DDPM step."""
         start = self.nets.nfe
-        control = self._bicubic(lr)
+        if not self.process_size:
+            control = self._bicubic(lr)
+            image = self.sample_image(control, default_generator(generator), noise, callback)
+            return self._crop(image, lr), self.nets.nfe - start
+        self._check_lr(lr)
+        control = sizes.control_image(lr.to(self.device), self.scale, self.process_size).to(self.nets.dtype)
         image = self.sample_image(control, default_generator(generator), noise, callback)
-        return self._crop(image, lr), self.nets.nfe - start
+        height, width = sizes.upscaled_size(lr.shape[-2], lr.shape[-1], self.scale)
+        return sizes.output_image(image, height, width).to(self.device), self.nets.nfe - start
 
     @torch.no_grad()
     def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:

@@ -23,7 +23,7 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
-from srkit.diffusion.build import build_objective, build_process
+from srkit.diffusion.build import build_objective, build_process, build_sampler
 from srkit.errors import UsageError
 from srkit.io.checkpoints import load_state_into
 from srkit.metrics.lpips_net import lpips_distance
@@ -63,7 +63,8 @@ class DiffusionTask(Task):
         self.process = build_process(recipe.process)
         perceptual = recipe.objective.perceptual
         distance = lpips_distance(perceptual.removeprefix("lpips-"), device) if perceptual != "none" else None
-        self.objective = build_objective(recipe.objective, self.process, distance)
+        sampler = build_sampler(recipe.sampler, self.process) if recipe.objective.rollout_p > 0 else None
+        self.objective = build_objective(recipe.objective, self.process, distance, sampler)
         self.preprocess = None
         if recipe.preprocess is not None:
             self.preprocess = build_preprocessor(recipe.preprocess, device, cached=False)
