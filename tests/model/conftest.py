@@ -1,17 +1,9 @@
-"""Shared fixtures of the model-layer tests."""
+"""Shared fixtures of the model-layer tests: one torch thread."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
-import torch
 
+from tests.threads import one_torch_thread
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from intra-op threads, and on a shared 2-core machine extra threads stall."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+single_thread = pytest.fixture(autouse=True)(one_torch_thread)

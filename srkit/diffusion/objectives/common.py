@@ -41,16 +41,21 @@ class TrainingDraw:
     x_t: Tensor
 
 
+def require_generator(generator: torch.Generator | None) -> None:
+    """Training needs fresh draws every step, so the generator is required (no silent default seed)."""
+    if generator is None:
+        raise UsageError("training objectives need a torch.Generator to draw timesteps and noise from")
+
+
 def draw_training_input(
     process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator, t_end: int | None = None
 ) -> TrainingDraw:
     """Draw ``t`` from the process's training range, then ``eps``, and form ``x_t`` (always in that order).
 
-    ``t_end`` narrows ``t`` to uniform on ``[0, t_end)`` (CCSR's ``l_diff``). Training needs fresh
-    draws every step, so the generator is required (no silent default seed).
+    ``t_end`` narrows ``t`` to uniform on ``[0, t_end)`` (CCSR's ``l_diff``); the generator is
+    required (:func:`require_generator`).
     """
-    if generator is None:
-        raise UsageError("training objectives need a torch.Generator to draw timesteps and noise from")
+    require_generator(generator)
     if t_end is None:
         t = process.training_timesteps(x0.shape[0], generator, x0.device)
     else:

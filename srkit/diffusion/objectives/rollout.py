@@ -24,6 +24,7 @@ from srkit.diffusion.objectives.common import (
     add_perceptual,
     check_loss,
     pixel_loss,
+    require_generator,
 )
 from srkit.diffusion.processes.base import DiffusionProcess
 from srkit.errors import UsageError
@@ -118,8 +119,7 @@ class RolloutObjective:
     def __call__(
         self, net: Net, process: DiffusionProcess, x0: Tensor, y: Tensor, generator: torch.Generator
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        if generator is None:
-            raise UsageError("training objectives need a torch.Generator to draw timesteps and noise from")
+        require_generator(generator)
         coin = torch.rand((), generator=generator, device=generator.device).item()
         if coin >= self.p:
             return self.base(net, process, x0, y, generator)

@@ -22,6 +22,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from srkit.degrade.ops import to_uint8
+
 #: the UNet of SD-2.1 needs sides that are multiples of this many pixels
 UNET_MULTIPLE = 64
 
@@ -31,13 +33,18 @@ def upscaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return math.ceil(height * scale), math.ceil(width * scale)
 
 
+def _short_side_at_least(height: int, width: int, process_size: int) -> tuple[int, int]:
+    """Step 2's size: both sides times ``r = process_size / short``, rounded up, if the short side is below it."""
+    short = min(height, width)
+    if short >= process_size:
+        return height, width
+    r = process_size / short
+    return math.ceil(height * r), math.ceil(width * r)
+
+
 def control_size(height: int, width: int, scale: float, process_size: int) -> tuple[int, int]:
     """Height and width of the control image C for an LR of ``height x width`` (steps 1-3)."""
-    h, w = upscaled_size(height, width, scale)
-    short = min(h, w)
-    if short < process_size:
-        r = process_size / short
-        h, w = math.ceil(h * r), math.ceil(w * r)
+    h, w = _short_side_at_least(*upscaled_size(height, width, scale), process_size)
     h, w = h // UNET_MULTIPLE * UNET_MULTIPLE, w // UNET_MULTIPLE * UNET_MULTIPLE
     if h == 0 or w == 0:
         raise ValueError(f"an LR of {height}x{width} gives no {UNET_MULTIPLE}-pixel grid at process size {process_size}")
@@ -46,8 +53,7 @@ def control_size(height: int, width: int, scale: float, process_size: int) -> tu
 
 def _to_pil(image: Tensor) -> Image.Image:
     """One (3, h, w) image in [0, 1] as 8-bit RGB, rounded (the file it came from)."""
-    array = (image.detach().float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(array, "RGB")
+    return Image.fromarray(to_uint8(image.detach().float()).permute(1, 2, 0).cpu().numpy(), "RGB")
 
 
 def _from_pil(image: Image.Image, like: Tensor) -> Tensor:
@@ -59,13 +65,13 @@ def control_image(lr: Tensor, scale: float, process_size: int) -> Tensor:
     """Steps 1-3 on an LR batch ``(B, 3, h, w)`` in [0, 1]: the control images C in [0, 1], same dtype and device."""
     height, width = lr.shape[-2:]
     h1, w1 = upscaled_size(height, width, scale)
+    h2, w2 = _short_side_at_least(h1, w1, process_size)
     hc, wc = control_size(height, width, scale, process_size)
     out = []
     for image in lr:
         pil = _to_pil(image).resize((w1, h1), Image.BICUBIC)
-        if min(h1, w1) < process_size:
-            r = process_size / min(h1, w1)
-            pil = pil.resize((math.ceil(w1 * r), math.ceil(h1 * r)), Image.BICUBIC)
+        if (h2, w2) != (h1, w1):
+            pil = pil.resize((w2, h2), Image.BICUBIC)
         out.append(_from_pil(pil.resize((wc, hc), Image.LANCZOS), lr))
     return torch.stack(out)
 
