@@ -26,26 +26,39 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from srkit.diffusion.build import BoundSampler
+from srkit.diffusion.noise import Noise
 from srkit.errors import SettingError, UsageError
-from srkit.infer.bc import BCMosaic, BoundaryCondition, bc_sampler_config, bc_tile_lr, stack_bc
+from srkit.infer.bc import (
+    BCMosaic,
+    BoundaryCondition,
+    bc_sampler_config,
+    bc_tile_lr,
+    stack_bc,
+)
+from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
+from srkit.infer.tiling import Blender, Tile, TilePlan, plan_chop, plan_tiles
 from srkit.model import AnyModel, SRModel
 from srkit.model.color_fix import ColorFix
 from srkit.model.condition import upsample_condition
-from srkit.infer.seeding import NoiseField, TiledStepNoise, cpu_generator, derive_seed
-from srkit.infer.tiling import Blender, Tile, TilePlan, plan_tiles
-from srkit.diffusion.build import BoundSampler
+from srkit.model.surface import position_keyed
 from srkit.recipes import SamplerConfig
+from srkit.released.base import OfficialChop
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class Tiling:
-    """``tile``: output tile side in pixels (None = whole image); ``overlap`` in output pixels; ``batch`` tiles per call."""
+    """``tile``: output tile side in pixels (None = whole image); ``overlap`` in output pixels; ``batch`` tiles per call.
+
+    ``chop``: a released model's official chop (ResShift's), used instead of ``tile`` and ``overlap``.
+    """
 
     tile: int | None = None
     overlap: int = 32
     batch: int = 1
+    chop: OfficialChop | None = None
 
     def __post_init__(self) -> None:
         if self.tile is not None and self.tile < 8:
@@ -69,9 +82,13 @@ class ImageResult:
 
 def alignment(model: AnyModel) -> int:
     """LR multiple that maps to whole latent pixels, ``f / gcd(scale, f)`` (1 in pixel mode), and that a
-    released model pads to itself (its ``lr_multiple``, e.g. ResShift's Swin windows), so tiles need no own padding."""
+    released model pads to itself (its ``lr_multiple``, e.g. ResShift's Swin windows), so tiles need no own padding.
+    A model that resizes its input itself (not :func:`position_keyed`) takes any size: only its ``lr_multiple``."""
+    own = int(getattr(model, "lr_multiple", 1))
+    if not position_keyed(model):
+        return own
     f = model.latent_factor
-    return math.lcm(f // math.gcd(model.scale, f), int(getattr(model, "lr_multiple", 1)))
+    return math.lcm(f // math.gcd(model.scale, f), own)
 
 
 def pad_lr(lr: Tensor, height: int, width: int) -> Tensor:
@@ -88,7 +105,10 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def plan_for(model: AnyModel, height: int, width: int, tiling: Tiling, bc: BoundaryCondition | None) -> TilePlan:
-    """The tile plan on the padded LR image (padded to the alignment, and up to the BC's tile size)."""
+    """The tile plan on the padded LR image (padded to the alignment, and up to the BC's tile size),
+    or an official chop on the image as it is (the model pads each tile itself)."""
+    if tiling.chop is not None:
+        return plan_chop(height, width, tiling.chop.size, tiling.chop.stride)
     align = alignment(model)
     overlap_lr = math.ceil(tiling.overlap / model.scale)
     if bc is not None and bc.per_tile:
@@ -156,22 +176,28 @@ def super_resolve_image(
         sampling = {}
     plan = plan_for(model, height, width, tiling, bc)
     lr = pad_lr(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None], plan.lr_height, plan.lr_width)
-    _, channels, state_h, state_w = model.start_shape(lr.shape)
-    field = BCMosaic(bc) if bc is not None and not bc.per_tile else NoiseField(seed, channels, state_h, state_w)
+    keyed = position_keyed(model) and tiling.chop is None
+    if keyed:
+        _, channels, state_h, state_w = model.start_shape(lr.shape)
+        field = BCMosaic(bc) if bc is not None and not bc.per_tile else NoiseField(seed, channels, state_h, state_w)
     blender = Blender(plan.lr_height * scale, plan.lr_width * scale)
     tiles = plan.tiles()
+    # unkeyed (a resizing model, an official chop): tiles one by one in plan order, all drawing from one generator
+    per_call = tiling.batch if keyed else 1
+    shared = cpu_generator(derive_seed(seed, "steps", 0))
     nfe = calls = 0
-    for first in range(0, len(tiles), tiling.batch):
-        group = tiles[first : first + tiling.batch]
+    for first in range(0, len(tiles), per_call):
+        group = tiles[first : first + per_call]
         lr_tiles = torch.cat([lr[..., t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
-        if len(tiles) == 1:
-            generator = cpu_generator(derive_seed(seed, "steps", group[0].index))
+        noise = None
+        if len(tiles) == 1 or not keyed:
+            generator: Noise = shared
         else:
             generator = TiledStepNoise(derive_seed(seed, "steps"), channels, state_h, state_w, _state_boxes(model, group))
+        if keyed:
+            noise = _start_noise(model, field, group, bc)
         callback = None if on_steps is None else (lambda info: on_steps(info["i"] + 1, info["total"]))
-        sr, nfe = model.super_resolve(
-            lr_tiles, **sampling, noise=_start_noise(model, field, group, bc), generator=generator, callback=callback
-        )
+        sr, nfe = model.super_resolve(lr_tiles, **sampling, noise=noise, generator=generator, callback=callback)
         calls += nfe
         if color_fix is not None and not isinstance(model, SRModel):
             sr = color_fix(sr, upsample_condition(lr_tiles.to(sr.device), scale).clamp(0.0, 1.0))

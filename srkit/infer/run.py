@@ -22,9 +22,15 @@ from srkit.infer.memory import MAX_TILE, auto_tile_size, free_memory_bytes
 from srkit.infer.pipeline import ImageResult, Tiling, super_resolve_image
 from srkit.infer.tile_choice import fastest_tile
 from srkit.model import AnyModel, SRModel, model_name
-from srkit.model.color_fix import AUTO, ColorFix, check_color_fix_name, color_fix_by_name
+from srkit.model.color_fix import (
+    AUTO,
+    ColorFix,
+    check_color_fix_name,
+    color_fix_by_name,
+)
 from srkit.model.surface import require_srkit_model
 from srkit.recipes import SamplerConfig
+from srkit.released.base import OfficialChop
 from srkit.sampler_catalogue import CATALOGUE
 
 TileSpec = int | str | None  # output pixels, "auto", or None/0 for whole images
@@ -135,6 +141,13 @@ class UpscaleRun:
     def precision(self) -> str:
         return str(getattr(self.model, "precision", "fp32"))
 
+    @property
+    def official_chop(self) -> OfficialChop | None:
+        """With ``--tile auto``, a released model's own chop of large images (ResShift's), which it follows."""
+        if self.tile != "auto" or isinstance(self.model, SRModel):
+            return None
+        return getattr(self.model, "official_chop", None)
+
     def tile_size(self, out_h: int, out_w: int) -> int | None:
         """Tile side in output pixels for an ``out_h x out_w`` output: the setting, or for ``auto`` what fits the device."""
         if self.tile != "auto":
@@ -161,7 +174,10 @@ class UpscaleRun:
         """One HxWx3 image in [0, 1] by the model's scale (``bc`` and ``batch`` override the run's for this image)."""
         scale = self.model.scale
         batch = self.batch if batch is None else batch
-        tiling = Tiling(self.tile_size(rgb.shape[0] * scale, rgb.shape[1] * scale), self.overlap, batch)
+        if (chop := self.official_chop) is not None:
+            tiling = Tiling(None, self.overlap, batch, chop=chop)
+        else:
+            tiling = Tiling(self.tile_size(rgb.shape[0] * scale, rgb.shape[1] * scale), self.overlap, batch)
         return super_resolve_image(
             self.model, rgb, seed=seed, sampler=self.sampler, tiling=tiling, bc=bc if bc is not None else self.bc,
             color_fix=self.color_fix, on_tiles=on_tiles, on_steps=on_steps,
@@ -181,6 +197,7 @@ class UpscaleRun:
             "bc": None if bc is None else {"shape": list(bc.shape), "model_id": bc.model_id, "metric": bc.metric, "mode": bc.mode},
             **({} if isinstance(self.model, SRModel) else {"licence": str(getattr(self.model, "licence", ""))}),
             **({"preprocess": info} if (info := self.preprocess_info()) else {}),
+            **({"official_chop": {"size": chop.size, "stride": chop.stride}} if (chop := self.official_chop) else {}),
         }
 
     def preprocess_info(self) -> dict[str, str] | None:

@@ -5,6 +5,9 @@ latent pixels) and each tile is super-resolved on its own: the whole
 pipeline (condition, sampler, decoder) runs per tile, and the outputs are
 blended. Memory is then bounded by the tile, not by the image.
 
+A released model whose script chops large images itself (ResShift) is tiled as
+that script does instead (:func:`plan_chop`): its own starts and a uniform average.
+
 Blending: along each axis a tile's weight rises from 0 to 1 over the pixels
 it shares with the previous tile and falls back over those it shares with the
 next one, following a half Gaussian
@@ -48,6 +51,14 @@ def axis_starts(size: int, tile: int, overlap: int, align: int = 1) -> list[int]
     return sorted({align * round(i * span / (count - 1)) for i in range(count)})
 
 
+def chop_starts(size: int, tile: int, stride: int) -> list[int]:
+    """ResShift's ``ImageSpliterTh`` starts: ``0, stride, 2 stride, ...`` below ``size``, each start
+    that would run past the end moved back to ``size - tile``, duplicates dropped. One window if ``size <= tile``."""
+    if size <= tile:
+        return [0]
+    return list(dict.fromkeys(min(start, size - tile) for start in range(0, size, stride)))
+
+
 def taper(length: int, ramp_start: int, ramp_end: int) -> Tensor:
     """1-D blending weights of a tile: half-Gaussian ramps over ``ramp_start``/``ramp_end`` pixels, else 1."""
     centres = torch.arange(length, dtype=torch.float64) + 0.5
@@ -81,6 +92,8 @@ class TilePlan:
     tile_width: int
     rows: tuple[int, ...]
     cols: tuple[int, ...]
+    #: "gaussian" (srkit's tapered weights) or "uniform" (a plain average where tiles overlap, ResShift's chop)
+    blend: str = "gaussian"
 
     @property
     def count(self) -> int:
@@ -101,6 +114,8 @@ class TilePlan:
 
     def weight(self, tile: Tile, scale: int) -> Tensor:
         """The tile's blending weight on the output grid, shape ``(height*scale, width*scale)``."""
+        if self.blend == "uniform":
+            return torch.ones(tile.height * scale, tile.width * scale)
         i, j = self.rows.index(tile.top), self.cols.index(tile.left)
         top_before, top_after = self._shared(self.rows, i, self.tile_height)
         left_before, left_after = self._shared(self.cols, j, self.tile_width)
@@ -131,6 +146,14 @@ def plan_tiles(lr_height: int, lr_width: int, tile: tuple[int, int] | None, over
         tuple(axis_starts(lr_height, tile_h, min(shared, tile_h // 2 // align * align), align)),
         tuple(axis_starts(lr_width, tile_w, min(shared, tile_w // 2 // align * align), align)),
     )
+
+
+def plan_chop(lr_height: int, lr_width: int, size: int, stride: int) -> TilePlan:
+    """An official chop (:func:`chop_starts` on each axis, uniform blending): tiles of ``size`` LR
+    pixels, or the whole side where it is not longer, on the unpadded image."""
+    tile_h, tile_w = min(lr_height, size), min(lr_width, size)
+    rows, cols = chop_starts(lr_height, size, stride), chop_starts(lr_width, size, stride)
+    return TilePlan(lr_height, lr_width, tile_h, tile_w, tuple(rows), tuple(cols), blend="uniform")
 
 
 class Blender:

@@ -1,7 +1,8 @@
 """What every runnable model offers, srkit-trained or released: the ``ReleasedPipeline`` surface.
 
 ``scale``, ``latent_factor``, ``device``, ``model_id``, ``start_shape(lr_shape)`` and
-``super_resolve(lr, noise=, generator=, callback=) -> (sr in [0, 1], NFE)``. Only an
+``super_resolve(lr, noise=, generator=, callback=) -> (sr in [0, 1], NFE)``, and optionally
+``position_keyed`` (:func:`position_keyed`). Only an
 :class:`~srkit.model.sr_model.SRModel` also takes a ``sampler`` (a released model samples
 as it was released) and a boundary condition.
 """
@@ -15,6 +16,14 @@ from srkit.model.sr_model import SRModel
 from srkit.released.base import ReleasedPipeline
 
 AnyModel = Union[SRModel, ReleasedPipeline]
+
+
+def position_keyed(model: AnyModel) -> bool:
+    """Whether ``model``'s state grid is its LR grid times ``scale / latent_factor``, so that the start
+    and step noise of a tiled run can be cut from one position-keyed field per image (srkit models,
+    ResShift, DoSSR). A released model that resizes its input as its script does (the CCSR scripts'
+    sizes) says ``position_keyed = False``: each tile then runs alone and draws from its own generator."""
+    return bool(getattr(model, "position_keyed", True))
 
 
 def is_srkit_model(model: AnyModel) -> bool:

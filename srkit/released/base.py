@@ -32,6 +32,25 @@ class ConvertedModel:
     ignored: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class OfficialChop:
+    """How an official script chops a large image: LR tiles of ``size`` pixels every ``stride``.
+
+    ResShift's ``ImageSpliterTh`` (:func:`srkit.infer.tiling.chop_starts`): a side longer than
+    ``size`` is cut at ``0, stride, 2 stride, ...``, a start that would run past the end moved
+    back to ``side - size``; a side of at most ``size`` is one tile. Each tile is sampled on
+    its own, one after the other with one random generator, and the outputs are averaged
+    uniformly where tiles overlap.
+    """
+
+    size: int
+    stride: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.stride <= self.size:
+            raise ValueError(f"chop stride must be in (0, size], got size {self.size}, stride {self.stride}")
+
+
 class ReleasedPipeline(Protocol):
     """What tiled inference needs from a model (the same surface as a trained srkit model).
 
@@ -39,6 +58,12 @@ class ReleasedPipeline(Protocol):
     ((B, 3, h*scale, w*scale) in [0, 1], NFE). ``noise`` is the start noise of
     shape :meth:`start_shape` where the official sampler starts from one;
     ``generator`` drives every other draw, in the official order.
+
+    A pipeline that resizes its input as its official script does (so its state grid is
+    not the LR grid times ``scale``) also has ``position_keyed = False``; tiled inference
+    then runs its tiles one by one with one generator per image and no given start noise
+    (:func:`srkit.model.surface.position_keyed`). A pipeline whose script chops large
+    images has ``official_chop`` (an :class:`OfficialChop`), which ``--tile auto`` follows.
     """
 
     scale: int

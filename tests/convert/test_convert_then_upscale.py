@@ -84,3 +84,44 @@ def test_the_licence_of_a_converted_model_is_shown_by_upscale_and_listed_by_reci
     released = {row["name"]: row for row in json.loads(stdout)["released"]}
     assert set(released) >= {"resshift-v1", "resshift-v2", "resshift-v3", "resshift-bicsr", "dossr", "dossr-onestep", "ccsr-v1", "ccsr-v2"}
     assert "non-commercial" in released["resshift-v3"]["licence"]
+
+
+def _with_procedure(path: Path, **procedure: object) -> None:
+    """Rewrite a converted file's ``procedure`` (e.g. a smaller process size, to keep the test fast)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(path, "pt") as f:
+        metadata = dict(f.metadata())
+    config = json.loads(metadata["config"])
+    config["procedure"] = {**config["procedure"], **procedure}
+    metadata["config"] = json.dumps(config)
+    save_file(load_file(path), path, metadata=metadata)
+
+
+@pytest.mark.parametrize("family", ["ccsr-v1", "ccsr-v2"])
+def test_converted_ccsr_with_the_scripts_sizes_runs_with_upscale_weights(family: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CCSR scripts resize the image around the sampler; `upscale` runs them whole and tiled, and --seed reproduces."""
+    from safetensors.torch import save_file
+
+    from tests.released.sd.synthetic import tiny_ccsr_v2, tiny_controlldm
+
+    torch.set_num_threads(1)
+    state = tiny_controlldm(dossr=False) if family == "ccsr-v1" else tiny_ccsr_v2()
+    source = tmp_path / "source.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, source)
+    weights = tmp_path / f"{family}.safetensors"
+    code, _, err = run(capsys, "convert", "--from", family, source, "-o", weights, "--quiet")
+    assert code == 0, err
+    _with_procedure(weights, process_size=64, **({"t_min": 0.6} if family == "ccsr-v1" else {}))
+    photos = _photo(tmp_path / "in").parent
+    report = _upscale(capsys, weights, photos, tmp_path / "a")
+    out = read_image(tmp_path / "a" / "photo.png").rgb
+    assert out.shape == (56, 72, 3)
+    assert report["images"][0]["nfe"] == {"ccsr-v1": 5, "ccsr-v2": 2}[family]
+    _upscale(capsys, weights, photos, tmp_path / "b")
+    np.testing.assert_array_equal(read_image(tmp_path / "b" / "photo.png").rgb, out)
+    code, _, err = run(capsys, "upscale", photos, tmp_path / "c", "--weights", weights, "--device", "cpu", "--tile", "48",
+                       "--tile-overlap", "16", "--quiet")
+    assert code == 0, err
+    assert read_image(tmp_path / "c" / "photo.png").rgb.shape == (56, 72, 3)

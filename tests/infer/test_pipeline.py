@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.infer.tiny_model import tiny_recipe
 from torch import nn
 
 from srkit.infer.bc import BoundaryCondition
-from srkit.model import model_from_modules
 from srkit.infer.pipeline import Tiling, plan_for, super_resolve_image
 from srkit.infer.seeding import cpu_generator
+from srkit.model import model_from_modules
 from srkit.recipes import SamplerConfig
+from srkit.released.base import OfficialChop
+from tests.infer.tiny_model import tiny_recipe
 
 STEPS = 3
 
@@ -165,3 +166,46 @@ def test_bc_sampler_note_only_when_the_run_differs_from_the_search():
     assert bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=20)) is None
     assert "ddim with 7 steps" in bc_sampler_note(bc, SamplerConfig(kind="ddim", steps=7))
     assert "dpm-solver with 20 steps (order 2)" in bc_sampler_note(bc, SamplerConfig(kind="dpm_solver", steps=20, order=2))
+
+
+class ChoppingModel:
+    """A released-model stand-in whose script chops large images: nearest x2 plus one draw per call,
+    and a record of the LR tiles it was given."""
+
+    scale, latent_factor, model_id, licence = 2, 1, "chopper", "test"
+    official_chop = OfficialChop(8, 6)
+    device = torch.device("cpu")
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def start_shape(self, lr_shape):
+        return (lr_shape[0], 3, lr_shape[2] * 2, lr_shape[3] * 2)
+
+    def super_resolve(self, lr, *, noise=None, generator=None, callback=None):
+        self.calls.append((*lr.shape[-2:], noise is None))
+        offset = torch.rand(lr.shape[0], 1, 1, 1, generator=generator) if noise is None else 0.0
+        return lr.repeat_interleave(2, -2).repeat_interleave(2, -1) * 0.5 + offset, 1
+
+
+def test_an_official_chop_runs_tiles_in_order_from_one_generator_and_averages_them_uniformly() -> None:
+    from srkit.infer.run import UpscaleRun
+    from srkit.infer.seeding import derive_seed
+
+    rgb = np.random.default_rng(0).random((11, 7, 3)).astype(np.float32)  # rows 0, 3 (6 moved back to 11 - 8); one column
+    model = ChoppingModel()
+    run = UpscaleRun.build(model, tile="auto")
+    assert run.describe()["official_chop"] == {"size": 8, "stride": 6}
+    result = run.super_resolve(rgb, seed=5, batch=4)
+    assert model.calls == [(8, 7, True), (8, 7, True)] and result.tiles == 2  # no start noise given: drawn in order
+    g = cpu_generator(derive_seed(5, "steps", 0))
+    first, second = float(torch.rand(1, generator=g)), float(torch.rand(1, generator=g))
+    offset = np.zeros((22, 14, 1), np.float32)
+    offset[:16] += first
+    offset[6:] += second
+    offset[6:16] /= 2  # both tiles: a plain average
+    want = rgb.repeat(2, 0).repeat(2, 1) * 0.5 + offset
+    np.testing.assert_allclose(result.rgb, want, rtol=0, atol=1e-6)
+    model.calls.clear()
+    UpscaleRun.build(model, tile=8, overlap=2).super_resolve(rgb, seed=5)  # a tile size of one's own: srkit's tiling
+    assert all(call == (4, 4, False) for call in model.calls)  # position-keyed start noise

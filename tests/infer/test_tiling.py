@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from srkit.errors import UsageError
-from srkit.infer.tiling import Blender, axis_starts, plan_tiles, taper
+from srkit.infer.tiling import (
+    Blender,
+    axis_starts,
+    chop_starts,
+    plan_chop,
+    plan_tiles,
+    taper,
+)
 
 
 @pytest.mark.parametrize("size,tile,overlap,align", [(100, 32, 8, 1), (97, 20, 5, 1), (64, 16, 4, 4), (33, 33, 8, 1), (10, 32, 8, 1)])
@@ -76,3 +83,23 @@ def test_plan_rounds_tiles_to_the_alignment_and_clips_them_to_the_image() -> Non
     assert all(s % 4 == 0 for s in plan.rows + plan.cols)
     whole = plan_tiles(24, 40, None, 3)
     assert whole.count == 1 and (whole.tile_height, whole.tile_width) == (24, 40)
+
+
+@pytest.mark.parametrize("size, tile, stride, starts", [
+    (512, 512, 448, [0]),            # not longer than the tile: one window
+    (300, 512, 448, [0]),
+    (600, 512, 448, [0, 88]),        # 448 would run past 600: moved back to 600 - 512
+    (1000, 512, 448, [0, 448, 488]),
+    (1400, 512, 448, [0, 448, 888]),  # 896 and 1344 both move back to 888, kept once
+    (1344, 512, 448, [0, 448, 832]),
+])
+def test_chop_starts_follow_resshifts_image_spliter(size: int, tile: int, stride: int, starts: list[int]) -> None:
+    assert chop_starts(size, tile, stride) == starts
+
+
+def test_a_chop_plan_averages_its_tiles_uniformly_on_the_unpadded_image() -> None:
+    plan = plan_chop(600, 300, 512, 448)
+    assert (plan.lr_height, plan.lr_width, plan.tile_height, plan.tile_width) == (600, 300, 512, 300)
+    assert plan.rows == (0, 88) and plan.cols == (0,) and plan.blend == "uniform"
+    for tile in plan.tiles():
+        assert torch.equal(plan.weight(tile, 2), torch.ones(1024, 600))

@@ -22,11 +22,13 @@ from srkit.diffusion.noise import Noise
 from srkit.errors import UsageError
 from srkit.io.checkpoints import load_state_into
 from srkit.precision import PRECISIONS, precision_autocast
-from srkit.released.base import StepCallback
+from srkit.released.base import OfficialChop, StepCallback
 from srkit.released.resshift.sampling import OfficialSchedule, sample_official
 from srkit.released.resshift.unet import SwinUNet, SwinUNetConfig
 from srkit.released.resshift.vq import VQConfig, build_vq, vq_decode, vq_encode
 
+#: the official script's default chop: LR tiles of 512 pixels sharing 64 (``--chop_size 512``, ``--chop_stride -1``)
+CHOP_SIZE, CHOP_OVERLAP = 512, 64
 
 
 def reflect_pad(x: Tensor, multiple: int) -> Tensor:
@@ -77,6 +79,12 @@ class ResShiftPipeline(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    @property
+    def official_chop(self) -> OfficialChop:
+        """``inference_resshift.py``'s defaults: ``--chop_size 512``, stride ``512 - 64``, both times ``4 // scale``."""
+        factor = max(1, 4 // self.scale)
+        return OfficialChop(CHOP_SIZE * factor, (CHOP_SIZE - CHOP_OVERLAP) * factor)
 
     @property
     def lr_multiple(self) -> int:

@@ -128,6 +128,6 @@ CCSR_V1 = SDFamily(
 CCSR_V2 = SDFamily(
     "ccsr-v2", CCSR_LICENCE,
     "CCSR v2 (Sun et al. 2024), diffusers ControlNet + VAE folders with SD-2.1-base's unet/text_encoder: 6 steps, CFG 4.5 (2 NFE), x4",
-    "diffusers", {"kind": "ccsr-v2", "steps": 6, "t_max": 0.6667, "t_min": 0.5, "guidance": 4.5},
+    "diffusers", {"kind": "ccsr-v2", "steps": 6, "t_max": 0.6667, "t_min": 0.5, "guidance": 4.5, "process_size": 512},
     prompts=(text.POSITIVE_PROMPT, text.CCSR_V2_NEGATIVE_PROMPT),
 )

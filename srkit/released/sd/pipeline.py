@@ -10,12 +10,12 @@ each method's own preparation, sampler and colour fix:
 | CCSR v1 | bicubic x4 of ``lr`` | ``x_T`` (a draw) | tau jump + 15 DDPM steps, last x0 | AdaIN against the condition |
 | CCSR v2 | bicubic x4 of ``lr`` | posterior sample, ``add_noise`` at 999 | one-step or truncated DDPM with CFG | AdaIN against the condition |
 
-Sizes: CCSR v1 makes its script's sizes by default (8-bit PIL resizes: x4, short side up
-to 512, multiples of 64, and back; :mod:`srkit.released.sd.sizes`). DoSSR pads the output
-grid to a multiple of 64 (the official UNet's requirement; its script resizes instead) and
-CCSR v2 to a multiple of 8 (as its script floors); their output is cropped back to
-``scale`` times the input. CCSR v2's short-side-128 upsizing and 8-bit round trip before
-its colour fix are not reproduced: those pipelines work on float tensors.
+Sizes: CCSR v1 and v2 make their scripts' sizes by default (8-bit PIL resizes around the
+sampler, :mod:`srkit.released.sd.sizes`; v1: x4, short side up to 512, multiples of 64, and
+back; v2: short side up to 128, x4, multiples of 8, 8-bit round trips around the colour fix,
+and back). DoSSR pads the output grid to a multiple of 64 (the official UNet's requirement;
+its script resizes instead), and so does either CCSR with ``process_size: 0`` (CCSR v2: a
+multiple of 8, as its script floors); their output is cropped back to ``scale`` times the input.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+import srkit.released.sd.networks as nets
+import srkit.released.sd.sizes as sizes  # noqa: PLR0402 (a package import would cycle through srkit.released.sd)
 from srkit.degrade.bicubic import upsample_bicubic
 from srkit.diffusion.noise import Noise, default_generator, randn_like
 from srkit.errors import UsageError
 from srkit.model.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
-import srkit.released.sd.networks as nets
-import srkit.released.sd.sizes as sizes  # noqa: PLR0402 (a package import would cycle through srkit.released.sd)
 from srkit.released.sd.samplers import (
     CCSRv1Plan,
     DoSSRSchedule,
@@ -227,7 +227,41 @@ class DoSSRPipeline(_Pipeline):
         return wavelet_reconstruction(self.nets.decode(x).float(), P.float())
 
 
-class CCSRv1Pipeline(_Pipeline):
+class _ScriptSizedPipeline(_Pipeline):
+    """A CCSR pipeline that makes its script's image sizes when ``process_size`` > 0 (:mod:`srkit.released.sd.sizes`).
+
+    It then samples at its control image's size, not at ``scale`` times the LR, so its
+    start noise is not cut from a position-keyed field (``position_keyed`` is False).
+    ``process_size=0`` keeps srkit's padded float path at ``scale`` times the LR.
+    """
+
+    method = ""
+
+    def __init__(self, nets_: SDNetworks, *, process_size: int, **kw: Any) -> None:
+        super().__init__(nets_, **kw)
+        if process_size < 0:
+            raise UsageError(f"{self.method} process_size must be >= 0 (0: no resizing), got {process_size}")
+        self.process_size = int(process_size)
+
+    @property
+    def position_keyed(self) -> bool:
+        """False when the script's sizes resize the input (its state grid is the control image's)."""
+        return not self.process_size
+
+    def control_size(self, height: int, width: int) -> tuple[int, int]:
+        """Height and width of the control image for an LR of ``height x width`` (``process_size`` > 0)."""
+        raise NotImplementedError
+
+    def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
+        if not self.process_size:
+            return super().start_shape(lr_shape)
+        batch, _, h, w = lr_shape
+        hc, wc = self.control_size(int(h), int(w))
+        f = self.latent_factor
+        return (int(batch), int(self.nets.config["vae"]["latent_channels"]), hc // f, wc // f)
+
+
+class CCSRv1Pipeline(_ScriptSizedPipeline):
     """CCSR v1 (``inference_ccsr.py: process``): bicubic x4 condition, tau jump + DDPM steps, AdaIN fix.
 
     ``process_size`` (official: 512) makes the script's sizes (:mod:`srkit.released.sd.sizes`):
@@ -236,20 +270,14 @@ class CCSRv1Pipeline(_Pipeline):
     instead, padded to multiples of 64, on float tensors throughout.
     """
 
-    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, process_size: int = 512, **kw: Any) -> None:
-        super().__init__(nets_, **kw)
-        self.plan = CCSRv1Plan.official(steps, t_max, t_min)
-        if process_size < 0:
-            raise UsageError(f"CCSR v1 process_size must be >= 0 (0: no resizing), got {process_size}")
-        self.process_size = int(process_size)
+    method = "CCSR v1"
 
-    def start_shape(self, lr_shape: tuple[int, ...] | torch.Size) -> tuple[int, ...]:
-        if not self.process_size:
-            return super().start_shape(lr_shape)
-        batch, _, h, w = lr_shape
-        hc, wc = sizes.control_size(int(h), int(w), self.scale, self.process_size)
-        f = self.latent_factor
-        return (int(batch), int(self.nets.config["vae"]["latent_channels"]), hc // f, wc // f)
+    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, process_size: int = 512, **kw: Any) -> None:
+        super().__init__(nets_, process_size=process_size, **kw)
+        self.plan = CCSRv1Plan.official(steps, t_max, t_min)
+
+    def control_size(self, height: int, width: int) -> tuple[int, int]:
+        return sizes.v1_control_size(height, width, self.scale, self.process_size)
 
     @torch.no_grad()
     def super_resolve(
@@ -262,10 +290,10 @@ class CCSRv1Pipeline(_Pipeline):
             image = self.sample_image(control, default_generator(generator), noise, callback)
             return self._crop(image, lr), self.nets.nfe - start
         self._check_lr(lr)
-        control = sizes.control_image(lr.to(self.device), self.scale, self.process_size).to(self.nets.dtype)
+        control = sizes.v1_control_image(lr.to(self.device), self.scale, self.process_size).to(self.nets.dtype)
         image = self.sample_image(control, default_generator(generator), noise, callback)
-        height, width = sizes.upscaled_size(lr.shape[-2], lr.shape[-1], self.scale)
-        return sizes.output_image(image, height, width).to(self.device), self.nets.nfe - start
+        height, width = sizes.v1_upscaled_size(lr.shape[-2], lr.shape[-1], self.scale)
+        return sizes.v1_output_image(image, height, width).to(self.device), self.nets.nfe - start
 
     @torch.no_grad()
     def sample_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:
@@ -281,16 +309,29 @@ class CCSRv1Pipeline(_Pipeline):
         return adain_transfer(self.nets.decode(x0).float(), control.float())
 
 
-class CCSRv2Pipeline(_Pipeline):
-    """CCSR v2 (``test_ccsr_tile.py`` with ``start_point lr``): bicubic x4, truncated DDPM with CFG, AdaIN fix."""
+class CCSRv2Pipeline(_ScriptSizedPipeline):
+    """CCSR v2 (``test_ccsr_tile.py`` with ``start_point lr``): bicubic x4, truncated DDPM with CFG, AdaIN fix.
+
+    ``process_size`` (official: 512) makes the script's sizes (:mod:`srkit.released.sd.sizes`):
+    an LR with a side below ``process_size / 4`` is bicubic-upsized so that its short side is
+    that, then 8-bit PIL bicubic x4 and floored to multiples of 8; the output is rounded to
+    8 bits, AdaIN-fixed, truncated to 8 bits and bicubic-resized to x4. ``process_size=0``
+    runs at x4 size instead, padded to multiples of 8, on float tensors throughout.
+    """
 
     pad_for_unet = False
+    method = "CCSR v2"
 
-    def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, **kw: Any) -> None:
-        super().__init__(nets_, **kw)
+    def __init__(
+        self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, process_size: int = 512, **kw: Any
+    ) -> None:
+        super().__init__(nets_, process_size=process_size, **kw)
         self.steps, self.t_max, self.t_min, self.guidance = steps, t_max, t_min, guidance
         if guidance != 1.0 and nets_.negative_context is None:
             raise UsageError("CCSR v2 with guidance needs the negative prompt's context in the checkpoint")
+
+    def control_size(self, height: int, width: int) -> tuple[int, int]:
+        return sizes.v2_control_size(height, width, self.scale, self.process_size)
 
     def _eps(self, x: Tensor, t: int, c: Tensor, cfg: bool) -> Tensor:
         """ControlNet + UNet at ``t``; with ``cfg`` (and guidance on), ``eps_u + w (eps_c - eps_u)``.
@@ -316,9 +357,15 @@ class CCSRv2Pipeline(_Pipeline):
         """Draws, in order: the start noise (or ``noise``), the posterior sample (twice the batch under CFG),
         two ``randint``, the tau re-noise, then one per DDPM step."""
         start = self.nets.nfe
-        control = self._bicubic(lr)
-        image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback).float(), control.float())
-        return self._crop(image, lr), self.nets.nfe - start
+        if not self.process_size:
+            control = self._bicubic(lr)
+            image = adain_transfer(self.sample_latent_image(control, default_generator(generator), noise, callback).float(), control.float())
+            return self._crop(image, lr), self.nets.nfe - start
+        self._check_lr(lr)
+        control = sizes.v2_control_image(lr.to(self.device), self.scale, self.process_size).to(self.nets.dtype)
+        decoded = self.sample_latent_image(control, default_generator(generator), noise, callback)
+        height, width = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
+        return sizes.v2_output_image(decoded, control, height, width).to(self.device), self.nets.nfe - start
 
     @torch.no_grad()
     def sample_latent_image(self, control: Tensor, g: Noise, noise: Tensor | None = None, callback: StepCallback | None = None) -> Tensor:

@@ -40,9 +40,11 @@ def test_convert_save_load_and_super_resolve(family, tmp_path) -> None:
     model = family.convert(state)
     assert model.tensors["text.context"].shape == (1, 77, 64)
     tensors, config = _round_trip(model, tmp_path)
-    if family is families.CCSR_V1:  # a shorter chain (tau index 29 down to 26) and a 64-px process size keep it fast
+    if family is families.CCSR_V1:  # a shorter chain (tau index 29 down to 26) keeps it fast
+        config["procedure"] = {**config["procedure"], "t_min": 0.6}
+    if family in (families.CCSR_V1, families.CCSR_V2):  # the scripts' sizes, at a 64-px process size to keep it fast
         assert config["procedure"]["process_size"] == 512  # the script's
-        config["procedure"] = {**config["procedure"], "t_min": 0.6, "process_size": 64}
+        config["procedure"] = {**config["procedure"], "process_size": 64}
     pipe = family.load(tensors, config, device=torch.device("cpu"), precision="fp32")
     lr = torch.rand(1, 3, 10, 13, generator=torch.Generator().manual_seed(0))
     sr, nfe = pipe.super_resolve(lr, generator=torch.Generator().manual_seed(1))
@@ -50,8 +52,11 @@ def test_convert_save_load_and_super_resolve(family, tmp_path) -> None:
     if family is families.DOSSR_ONESTEP:  # every draw comes from the generator
         assert torch.equal(sr, pipe.super_resolve(lr, generator=torch.Generator().manual_seed(1))[0])
     assert nfe == {"dossr": 5, "dossr-onestep": 1, "ccsr-v1": 5, "ccsr-v2": 2}[family.name]
-    # VAE factor 2 here; CCSR v1 samples at its control size (40x52 upsized to 64x84, floored to 64x64)
-    assert pipe.start_shape(lr.shape) == ((1, 4, 32, 32) if family is families.CCSR_V1 else (1, 4, 20, 26))
+    # VAE factor 2 here; CCSR v1 samples at its control size (40x52 upsized to 64x84, floored to 64x64),
+    # CCSR v2 at its own (10x13 upsized to 16x21, x4 64x84, floored to 64x80)
+    shapes = {"ccsr-v1": (1, 4, 32, 32), "ccsr-v2": (1, 4, 32, 40)}
+    assert pipe.start_shape(lr.shape) == shapes.get(family.name, (1, 4, 20, 26))
+    assert pipe.position_keyed == (family.name not in shapes) if hasattr(pipe, "position_keyed") else True
     assert pipe.licence.startswith("CreativeML Open RAIL++-M") and pipe.model_id == family.name
 
 
@@ -121,21 +126,50 @@ def test_half_precision_runs_and_agrees_with_fp32() -> None:
     model = family.convert(tiny_ccsr_v2())
     lr = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     out = {}
+    config = {**model.config, "procedure": {**model.config["procedure"], "process_size": 32}}  # 8x8 -> 32x32, no upsizing
     for precision in ("fp32", "fp16"):
-        pipe = family.load(model.tensors, model.config, device=torch.device("cpu"), precision=precision)
+        pipe = family.load(model.tensors, config, device=torch.device("cpu"), precision=precision)
         out[precision] = pipe.super_resolve(lr, generator=torch.Generator().manual_seed(2))[0]
     assert out["fp16"].dtype == torch.float32
     assert float((out["fp16"] - out["fp32"]).abs().max()) < 2e-2
 
 
 def test_tiled_ccsr_v2_runs_with_its_guidance_batch(tmp_path) -> None:
-    """Tiled, CCSR v2's guidance batch (twice the tiles) takes position-keyed draws like every tile batch."""
+    """Tiled on srkit's padded path (``process_size: 0``), CCSR v2's guidance batch (twice the tiles)
+    takes position-keyed draws like every tile batch."""
     import numpy as np
 
     from srkit.infer.run import UpscaleRun
 
     tensors, config = _round_trip(families.CCSR_V2.convert(tiny_ccsr_v2()), tmp_path)
+    config["procedure"]["process_size"] = 0
     pipe = families.CCSR_V2.load(tensors, config, device=torch.device("cpu"), precision="fp32")
+    assert pipe.position_keyed
     rgb = np.random.default_rng(0).random((20, 24, 3)).astype(np.float32)
     result = UpscaleRun.build(pipe, tile=64, overlap=16, batch=2).super_resolve(rgb, seed=1)
     assert result.tiles > 1 and result.rgb.shape == (80, 96, 3) and np.isfinite(result.rgb).all()
+
+
+@pytest.mark.parametrize("family", [families.CCSR_V1, families.CCSR_V2], ids=lambda f: f.name)
+def test_script_sized_ccsr_runs_tiled_and_whole_through_upscale(family, tmp_path) -> None:
+    """With the scripts' sizes, each tile is one script run with its own generator: an odd-sized
+    image needs no padding, whole == the pipeline on the image, and ``--batch`` changes nothing."""
+    import numpy as np
+
+    from srkit.infer.run import UpscaleRun
+    from srkit.infer.seeding import cpu_generator, derive_seed
+
+    state = tiny_controlldm(dossr=False) if family is families.CCSR_V1 else tiny_ccsr_v2()
+    tensors, config = _round_trip(family.convert(state), tmp_path)
+    config["procedure"] = {**config["procedure"], "process_size": 64} | ({"t_min": 0.6} if family is families.CCSR_V1 else {})
+    pipe = family.load(tensors, config, device=torch.device("cpu"), precision="fp32")
+    assert not pipe.position_keyed
+    rgb = np.random.default_rng(0).random((19, 23, 3)).astype(np.float32)
+    whole = UpscaleRun.build(pipe, tile=None).super_resolve(rgb, seed=1)
+    assert whole.tiles == 1 and whole.rgb.shape == (76, 92, 3)
+    lr = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    direct, _ = pipe.super_resolve(lr, generator=cpu_generator(derive_seed(1, "steps", 0)))
+    np.testing.assert_array_equal(whole.rgb, direct[0].permute(1, 2, 0).numpy())
+    one, two = (UpscaleRun.build(pipe, tile=48, overlap=16, batch=b).super_resolve(rgb, seed=1) for b in (1, 2))
+    assert one.tiles > 1 and one.rgb.shape == (76, 92, 3) and np.isfinite(one.rgb).all()
+    np.testing.assert_array_equal(one.rgb, two.rgb)
