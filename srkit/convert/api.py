@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -89,13 +90,17 @@ def convert_checkpoint(
     output: str | Path,
     *,
     storage: str = "keep",
+    settings: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     write_progress: Callable[[int, int], None] | None = None,
 ) -> ConvertReport:
     """Convert the official file(s) ``sources`` of ``family_name`` into the srkit checkpoint ``output``.
 
     ``storage`` is ``keep`` (the source dtypes), ``fp32``, ``fp16`` or ``bf16`` for
-    floating tensors. ``progress`` gets one message per stage, ``write_progress(done, total)``
+    floating tensors. ``settings`` override the official inference procedure stored in the
+    file (``srkit convert --set``; the SD-family models only: e.g. CCSR's ``process_size``,
+    CCSR v2's ``tile_diffusion``), checked before anything is read. ``progress`` gets one
+    message per stage, ``write_progress(done, total)``
     the bytes written. Nothing is written unless every check passes; the output
     appears complete or not at all.
     """
@@ -107,6 +112,11 @@ def convert_checkpoint(
         raise UsageError(f"output {output} must be named *{SUFFIX}")
     if storage not in STORAGE_DTYPES:
         raise UsageError(f"storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")
+    if settings:
+        check_settings = getattr(family, "check_settings", None)
+        if check_settings is None:
+            raise UsageError(f"{family.name} has no inference settings to set; it runs as its script does")
+        check_settings(settings)
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("give the official checkpoint file(s) to convert")
@@ -132,6 +142,8 @@ def convert_checkpoint(
         hashes = [s.sha256 for s in read]
     say(f"mapping {len(state)} tensors onto {family.name}")
     converted = family.convert(state)
+    if settings:
+        converted.config["procedure"] = {**converted.config.get("procedure", {}), **settings}
     meta = CheckpointMeta(
         kind=RELEASED_KIND,
         recipe={"name": family.name},

@@ -154,6 +154,8 @@ class UpscaleRun:
             return self.tile  # type: ignore[return-value]
         device = self.model.device
         if not isinstance(self.model, SRModel):
+            if getattr(self.model, "tiles_internally", False):  # e.g. CCSR v2's tiled diffusion: the whole image
+                return None
             return None if max(out_h, out_w) <= RELEASED_AUTO_TILE else RELEASED_AUTO_TILE
         largest = auto_tile_size(
             self.model.recipe, out_h, out_w, batch=self.batch, precision=self.precision,

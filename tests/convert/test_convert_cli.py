@@ -41,3 +41,20 @@ def test_convert_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, _, err = run(capsys, "convert", "--from", "resshift-v3", vq, unet, "-o", out, "--quiet")
     assert_one_line_error(code, err, 2, "exists; pass --overwrite")
     assert out.read_bytes() == b"x"
+
+
+def test_help_names_every_family_and_its_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    from srkit.cli.convert import FROM_NAMES
+    from srkit.released.registry import FAMILIES
+
+    assert set(FROM_NAMES) == set(FAMILIES)
+    code, stdout, _ = run(capsys, "convert", "--help")
+    text = " ".join(stdout.split())
+    assert code == 0 and all(name in text for name in FROM_NAMES) and "text_encoder" in text
+
+
+def test_set_help_names_every_setting_of_the_sd_pipelines() -> None:
+    from srkit.cli.convert import SET_HELP
+    from srkit.released.sd.families import PIPELINES
+
+    assert all(name in SET_HELP for cls in PIPELINES.values() for name in cls.settings())

@@ -125,3 +125,36 @@ def test_converted_ccsr_with_the_scripts_sizes_runs_with_upscale_weights(family:
                        "--tile-overlap", "16", "--quiet")
     assert code == 0, err
     assert read_image(tmp_path / "c" / "photo.png").rgb.shape == (56, 72, 3)
+
+
+def test_set_changes_the_stored_procedure_and_bad_settings_are_refused_before_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`srkit convert --set`: CCSR v2's tiled diffusion and process size in the file; unknown names, wrong types,
+    impossible values and ResShift (no settings) refused in one line, nothing written."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from tests.released.sd.synthetic import tiny_ccsr_v2
+
+    torch.set_num_threads(1)
+    source = tmp_path / "source.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_ccsr_v2().items()}, source)
+    weights = tmp_path / "ccsr-v2.safetensors"
+    code, stdout, err = run(capsys, "convert", "--from", "ccsr-v2", source, "-o", weights, "--set", "process_size=0",
+                            "--set", "tile_diffusion=32", "--set", "tile_stride=16", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["settings"] == {"process_size": 0, "tile_diffusion": 32, "tile_stride": 16}
+    with safe_open(weights, "pt") as f:
+        procedure = json.loads(f.metadata()["config"])["procedure"]
+    assert procedure["tile_diffusion"] == 32 and procedure["process_size"] == 0 and procedure["guidance"] == 4.5
+    photos = _photo(tmp_path / "in").parent
+    report = _upscale(capsys, weights, photos, tmp_path / "a")  # 14x18 -> latent 28x36: 16-px tiles every 8
+    assert report["images"][0]["nfe"] == 2 and report["images"][0]["tiles"] == 1  # --tile auto: the pipeline tiles itself
+    assert read_image(tmp_path / "a" / "photo.png").rgb.shape == (56, 72, 3)
+    for bad, message in (("process_sise=0", "did you mean 'process_size'"), ("tile_stride=x", "must be an integer"),
+                         ("steps=0", "at least 1 step"), ("tile_diffusion", "KEY=VALUE")):
+        out = tmp_path / "bad.safetensors"
+        code, _, err = run(capsys, "convert", "--from", "ccsr-v2", source, "-o", out, "--set", bad)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    unet, vq = write_official_files(tmp_path)
+    code, _, err = run(capsys, "convert", "--from", "resshift-v3", unet, vq, "-o", tmp_path / "r.safetensors", "--set", "steps=2")
+    assert code == 2 and "no inference settings" in err and not (tmp_path / "r.safetensors").exists()

@@ -101,16 +101,35 @@ class SDFamily:
             raise UsageError(f"{self.name} converts one checkpoint file, not folders")
         return read_diffusers_folders(folders)
 
+    # --- settings ------------------------------------------------------------------------
+    @property
+    def pipeline_class(self) -> type[DoSSRPipeline | CCSRv1Pipeline | CCSRv2Pipeline]:
+        return PIPELINES[self.procedure["kind"]]
+
+    def settings(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The official procedure (without ``kind``) with ``overrides``, checked (unknown names, impossible values)."""
+        merged = {k: v for k, v in self.procedure.items() if k != "kind"} | dict(overrides or {})
+        merged.pop("kind", None)
+        self.pipeline_class.check_settings(merged)
+        return merged
+
+    def check_settings(self, overrides: Mapping[str, Any]) -> None:
+        """What ``srkit convert --set`` checks before reading anything."""
+        self.settings(overrides)
+
     # --- loading -------------------------------------------------------------------------
     def load(
         self, tensors: Mapping[str, Tensor], config: Mapping[str, Any], *, device: torch.device, precision: str
     ) -> ReleasedPipeline:
+        procedure = self.settings(config.get("procedure", {}))
         device = torch.device(device)
         nets = SDNetworks(tensors, config, device, resolve_dtype(precision, device))
-        procedure = {**self.procedure, **config.get("procedure", {})}
-        kind = procedure.pop("kind")
-        pipelines = {"dossr": DoSSRPipeline, "ccsr-v1": CCSRv1Pipeline, "ccsr-v2": CCSRv2Pipeline}
-        return pipelines[kind](nets, model_id=self.name, licence=self.licence, **procedure)
+        return self.pipeline_class(nets, model_id=self.name, licence=self.licence, **procedure)
+
+
+PIPELINES: dict[str, type[DoSSRPipeline | CCSRv1Pipeline | CCSRv2Pipeline]] = {
+    "dossr": DoSSRPipeline, "ccsr-v1": CCSRv1Pipeline, "ccsr-v2": CCSRv2Pipeline,
+}
 
 
 DOSSR = SDFamily(

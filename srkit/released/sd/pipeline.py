@@ -20,6 +20,8 @@ multiple of 8, as its script floors); their output is cropped back to ``scale`` 
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -37,12 +39,14 @@ from srkit.model.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
 from srkit.released.sd.samplers import (
+    DOSSR_ORDERS,
     CCSRv1Plan,
     DoSSRSchedule,
     sample_ccsr_v1,
     sample_ccsr_v2,
     sample_dossr_official,
 )
+from srkit.released.sd.tiled_diffusion import latent_tile, tiled_prediction
 
 SCALE_FACTOR = 0.18215  # SD's latent scale
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -88,8 +92,12 @@ class SDNetworks:
         self.nfe = 0
 
     def eps(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
-        """One ControlNet + UNet evaluation (``ControlLDM.apply_model``; control scale 1)."""
+        """One ControlNet + UNet evaluation (``ControlLDM.apply_model``; control scale 1), counted as one NFE."""
         self.nfe += 1
+        return self.forward(x, t, c, context)
+
+    def forward(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
+        """The ControlNet + UNet call itself, uncounted (a tiled evaluation counts once for all its tiles)."""
         timestep = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
         sample = torch.cat([x, c], dim=1) if self.concat_hint else x
         down, mid = self.controlnet(sample, timestep, encoder_hidden_states=context, controlnet_cond=c, return_dict=False)
@@ -144,11 +152,48 @@ def pad_to(image: Tensor, multiple: int) -> Tensor:
 
 
 class _Pipeline:
-    """Shared surface: scale, latent factor, device, start shape, callbacks and the output crop."""
+    """Shared surface: scale, latent factor, device, start shape, callbacks and the output crop.
+
+    A pipeline's settings (a converted file's ``procedure``) are the keyword-only arguments of
+    its constructors; :meth:`check_settings` validates them without building any network.
+    """
 
     scale = 4
     #: pad the output grid so the UNet's levels divide the latent (False: only whole latent pixels)
     pad_for_unet = True
+
+    @classmethod
+    def settings(cls) -> dict[str, str]:
+        """The names a ``procedure`` may set and their types (``int`` or ``float``), from the constructors'
+        keyword-only arguments (``model_id`` and ``licence`` come from the file itself)."""
+        names: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for name, param in inspect.signature(init).parameters.items():
+                if param.kind is param.KEYWORD_ONLY and name not in ("model_id", "licence"):
+                    names.setdefault(name, str(param.annotation))
+        return names
+
+    @classmethod
+    def check_settings(cls, procedure: Mapping[str, Any]) -> None:
+        """Refuse a setting the pipeline does not have (naming the closest), a value of the wrong type
+        or one it cannot run, in one line."""
+        known = cls.settings()
+        for name, value in procedure.items():
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UsageError(f"{cls.method} has no setting {name!r}{hint}; its settings: {', '.join(known)}")
+            kinds = (int,) if known[name] == "int" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise UsageError(f"{cls.method} setting {name!r} must be {'an integer' if kinds == (int,) else 'a number'}, got {value!r}")
+        cls.check_values(**procedure)
+
+    @classmethod
+    def check_values(cls, **settings: Any) -> None:
+        """One-line UsageError for a value the pipeline cannot run (the constructor runs the same checks)."""
 
     def __init__(self, nets_: SDNetworks, *, model_id: str, licence: str) -> None:
         self.nets = nets_
@@ -192,10 +237,20 @@ class _Pipeline:
 class DoSSRPipeline(_Pipeline):
     """DoSSR (``scripts/inference.py: process``): RRDBNet, DoS-SDE of ``order`` in ``steps``, wavelet fix against P."""
 
+    method = "DoSSR"
+
     def __init__(self, nets_: SDNetworks, *, steps: int, order: int, **kw: Any) -> None:
         super().__init__(nets_, **kw)
+        self.check_values(order=order)
         self.schedule = DoSSRSchedule.official(steps)
         self.order = order
+
+    @classmethod
+    def check_values(cls, **settings: Any) -> None:
+        if "steps" in settings:
+            DoSSRSchedule.official(int(settings["steps"]))
+        if settings.get("order", 1) not in DOSSR_ORDERS:
+            raise UsageError(f"DoSSR's official sampler has orders 1, 2 and 3, got {settings['order']}")
 
     @torch.no_grad()
     def preprocess(self, lr: Tensor) -> Tensor:
@@ -239,9 +294,13 @@ class _ScriptSizedPipeline(_Pipeline):
 
     def __init__(self, nets_: SDNetworks, *, process_size: int, **kw: Any) -> None:
         super().__init__(nets_, **kw)
-        if process_size < 0:
-            raise UsageError(f"{self.method} process_size must be >= 0 (0: no resizing), got {process_size}")
+        self.check_values(process_size=process_size)
         self.process_size = int(process_size)
+
+    @classmethod
+    def check_values(cls, **settings: Any) -> None:
+        if settings.get("process_size", 0) < 0:
+            raise UsageError(f"{cls.method} process_size must be >= 0 (0: no resizing), got {settings['process_size']}")
 
     @property
     def position_keyed(self) -> bool:
@@ -275,6 +334,12 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
     def __init__(self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, process_size: int = 512, **kw: Any) -> None:
         super().__init__(nets_, process_size=process_size, **kw)
         self.plan = CCSRv1Plan.official(steps, t_max, t_min)
+
+    @classmethod
+    def check_values(cls, **settings: Any) -> None:
+        super().check_values(**settings)
+        if {"steps", "t_max", "t_min"} & set(settings):
+            CCSRv1Plan.official(int(settings.get("steps", 45)), float(settings.get("t_max", 0.6667)), float(settings.get("t_min", 0.3333)))
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
         return sizes.v1_control_size(height, width, self.scale, self.process_size)
@@ -317,18 +382,54 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
     that, then 8-bit PIL bicubic x4 and floored to multiples of 8; the output is rounded to
     8 bits, AdaIN-fixed, truncated to 8 bits and bicubic-resized to x4. ``process_size=0``
     runs at x4 size instead, padded to multiples of 8, on float tensors throughout.
+
+    ``tile_diffusion`` (official default 0: off; the script's ``--tile_diffusion`` uses 512)
+    makes every network evaluation tile by tile on the latent, ``tile_stride`` (256) apart,
+    blended as the official pipeline does (:mod:`srkit.released.sd.tiled_diffusion`).
     """
 
     pad_for_unet = False
     method = "CCSR v2"
 
     def __init__(
-        self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, process_size: int = 512, **kw: Any
+        self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, process_size: int = 512,
+        tile_diffusion: int = 0, tile_stride: int = 256, **kw: Any,
     ) -> None:
         super().__init__(nets_, process_size=process_size, **kw)
+        self.check_values(steps=steps, t_max=t_max, t_min=t_min, tile_diffusion=tile_diffusion, tile_stride=tile_stride)
         self.steps, self.t_max, self.t_min, self.guidance = steps, t_max, t_min, guidance
         if guidance != 1.0 and nets_.negative_context is None:
             raise UsageError("CCSR v2 with guidance needs the negative prompt's context in the checkpoint")
+        self.tile_diffusion, self.tile_stride = int(tile_diffusion), int(tile_stride)
+
+    @classmethod
+    def check_values(cls, **settings: Any) -> None:
+        super().check_values(**settings)
+        if settings.get("steps", 1) < 1:
+            raise UsageError(f"CCSR v2 needs at least 1 step, got {settings['steps']}")
+        t_max, t_min = settings.get("t_max", 0.6667), settings.get("t_min", 0.5)
+        if not 0.0 <= t_min < t_max <= 1.0:
+            raise UsageError(f"CCSR v2 needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
+        tile, stride = settings.get("tile_diffusion", 0), settings.get("tile_stride", 256)
+        if tile < 0 or (tile and not 0 < stride <= tile):
+            raise UsageError(f"CCSR v2 tile_diffusion must be 0 (off) or a tile size with 0 < tile_stride <= it, got {tile} and {stride}")
+
+    @property
+    def tiles_internally(self) -> bool:
+        """With ``tile_diffusion`` the pipeline tiles its own latent, so ``--tile auto`` gives it the whole image."""
+        return bool(self.tile_diffusion)
+
+    def _net(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
+        """One counted ControlNet + UNet evaluation, tile by tile on the latent with ``tile_diffusion``
+        (:mod:`srkit.released.sd.tiled_diffusion`)."""
+        if not self.tile_diffusion:
+            return self.nets.eps(x, t, c, context)
+        self.nets.nfe += 1
+        f = self.latent_factor
+        return tiled_prediction(
+            lambda x_, c_: self.nets.forward(x_, t, c_, context), x, c,
+            latent_tile(self.tile_diffusion, f), latent_tile(self.tile_stride, f),
+        )
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
         return sizes.v2_control_size(height, width, self.scale, self.process_size)
@@ -341,13 +442,13 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
         """
         batch = x.shape[0]
         if self.guidance == 1.0:
-            return self.nets.eps(x, t, c[:batch], self.nets.contexts(batch))
+            return self._net(x, t, c[:batch], self.nets.contexts(batch))
         assert self.nets.negative_context is not None
         negative = self.nets.negative_context.expand(batch, -1, -1)
         if not cfg:
-            return self.nets.eps(x, t, c[:batch], negative)
+            return self._net(x, t, c[:batch], negative)
         context = torch.cat([negative, self.nets.contexts(batch)])
-        eps_u, eps_c = self.nets.eps(torch.cat([x, x]), t, c, context).chunk(2)
+        eps_u, eps_c = self._net(torch.cat([x, x]), t, c, context).chunk(2)
         return eps_u + self.guidance * (eps_c - eps_u)
 
     @torch.no_grad()

@@ -5,9 +5,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from srkit.released.sd.networks import build_controlnet, build_unet, build_vae
+from srkit.released.sd.networks import (
+    build_controlnet,
+    build_on_meta,
+    build_unet,
+    build_vae,
+    state_shapes,
+)
 from srkit.released.sd.schedules import sd_alphas_cumprod
 from tests.released.sd.official_keys import LDMConfig, Shapes, controlldm_keys
+
+#: the diffusers configs of SD-2.1-base's UNet and VAE (CCSR v2's folders; DoSSR/CCSR v1 convert to the same)
+SD21_UNET = {"in_channels": 4, "out_channels": 4, "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2,
+             "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+             "cross_attention_dim": 1024, "attention_head_dim": [5, 10, 20, 20], "use_linear_projection": True, "transformer_layers_per_block": 1}
+SD_VAE = {"in_channels": 3, "out_channels": 3, "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4}
 
 TINY = LDMConfig(
     model_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(0,), context_dim=64,
@@ -65,3 +77,21 @@ def tiny_ccsr_v2(seed: int = 0) -> dict[str, Tensor]:
                                         num_attention_heads=1, max_position_embeddings=77))
     shapes.update({"text_encoder." + k: tuple(v.shape) for k, v in text.state_dict().items() if "position_ids" not in k})
     return random_state(shapes, seed)
+
+
+def full_size_ccsr_v2_shapes() -> Shapes:
+    """Every key and shape of CCSR v2's full-size folders, role-prefixed: ControlNet (``condition_conv_in``),
+    SD-2.1-base's UNet, the VAE and SD-2.1-base's ``text_encoder`` (CLIP ViT-H text, 23 layers)."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    shapes = {"unet." + k: s for k, s in state_shapes(build_on_meta(build_unet, SD21_UNET)).items()}
+    control = {k: v for k, v in SD21_UNET.items() if k not in ("out_channels", "up_block_types")} | {"hint": "latent_conv"}
+    shapes.update({"controlnet." + k.replace("controlnet_cond_embedding.", "condition_conv_in."): s
+                   for k, s in state_shapes(build_on_meta(build_controlnet, control)).items()})
+    shapes.update({"vae." + k: s for k, s in state_shapes(build_on_meta(build_vae, SD_VAE)).items()})
+    with torch.device("meta"):
+        text = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
+                                            num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", projection_dim=512))
+    shapes.update({"text_encoder.text_model." + k.removeprefix("text_model."): tuple(v.shape)
+                   for k, v in text.state_dict().items() if "position_ids" not in k})
+    return shapes
