@@ -25,17 +25,18 @@ from torch import nn
 
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.sd.networks import (
+    HINT_CONCAT,
+    SD21_UNET,
+    SD_VAE,
     ConditionEncoder,
     build_controlnet,
     build_unet,
     build_vae,
+    controlnet_config,
 )
 
-UNET = {"in_channels": 4, "out_channels": 4, "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2,
-        "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
-        "cross_attention_dim": 1024, "attention_head_dim": [5, 10, 20, 20], "use_linear_projection": True, "transformer_layers_per_block": 1}
-CONTROL = {k: v for k, v in UNET.items() if k not in ("out_channels", "up_block_types")} | {"in_channels": 8, "hint": "concat"}
-VAE = {"in_channels": 3, "out_channels": 3, "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4}
+UNET, VAE = SD21_UNET, SD_VAE
+CONTROL = controlnet_config(SD21_UNET, HINT_CONCAT)  # DoSSR / CCSR v1: cat(x_t, c)
 
 
 def zeros(factory, config, device: torch.device, dtype: torch.dtype) -> nn.Module:

@@ -24,8 +24,8 @@ SOURCES_HELP = (
 )
 SET_HELP = (
     "Change one setting of the official inference stored in the file (repeatable; DoSSR and CCSR): "
-    "steps, order (DoSSR); process_size (CCSR: 0 = no resizing to the script's sizes), steps, t_max, t_min; "
-    "guidance, tile_diffusion (CCSR v2: 512 = the script's --tile_diffusion), tile_stride."
+    "steps, order (DoSSR); process_size (CCSR: 0 = no resizing to the script's sizes), steps, t_max, t_min, "
+    "tile_diffusion (CCSR: 512 = the scripts' --tile_diffusion), tile_stride; guidance (CCSR v2)."
 )
 
 

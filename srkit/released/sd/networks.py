@@ -32,6 +32,23 @@ SD21_HEAD_CHANNELS = 64
 HINT_CONCAT = "concat"  # DoSSR, CCSR v1: conv_in sees cat(x_t, c)
 HINT_LATENT_CONV = "latent_conv"  # CCSR v2: conv_in(x_t) + condition_conv_in(c)
 
+#: the full-size configs every released SD-family model converts to (SD-2.1-base's UNet and KL-f8 VAE, diffusers
+#: names); the converters infer them from the weights, and benchmarks and tests build full-size networks from them
+SD21_UNET = {
+    "in_channels": 4, "out_channels": 4, "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2,
+    "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+    "cross_attention_dim": 1024, "attention_head_dim": [5, 10, 20, 20], "use_linear_projection": True, "transformer_layers_per_block": 1,
+}
+SD_VAE = {"in_channels": 3, "out_channels": 3, "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4}
+
+
+def controlnet_config(unet: Mapping[str, Any], hint: str) -> dict[str, Any]:
+    """The ControlNet config of a UNet config: its encoder half, with ``hint`` (``concat``: 8 input channels)."""
+    config = {k: v for k, v in unet.items() if k not in ("out_channels", "up_block_types")} | {"hint": hint}
+    if hint == HINT_CONCAT:
+        config["in_channels"] = 2 * int(unet["in_channels"])
+    return config
+
 
 class NoHint(nn.Module):
     """Stands for ControlNet's hint encoder where there is none: contributes an exact 0."""

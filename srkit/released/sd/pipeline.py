@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -46,7 +46,7 @@ from srkit.released.sd.samplers import (
     sample_ccsr_v2,
     sample_dossr_official,
 )
-from srkit.released.sd.tiled_diffusion import latent_tile, tiled_prediction
+from srkit.released.sd.tiled_diffusion import Window, latent_tile, tiled_prediction
 
 SCALE_FACTOR = 0.18215  # SD's latent scale
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -288,19 +288,45 @@ class _ScriptSizedPipeline(_Pipeline):
     It then samples at its control image's size, not at ``scale`` times the LR, so its
     start noise is not cut from a position-keyed field (``position_keyed`` is False).
     ``process_size=0`` keeps srkit's padded float path at ``scale`` times the LR.
+
+    ``tile_diffusion`` (0: off, as the scripts by default; their ``--tile_diffusion`` uses
+    512) makes every network evaluation window by window on the latent, ``tile_stride`` (256)
+    image pixels apart, as the scripts' tiled diffusion (:mod:`srkit.released.sd.tiled_diffusion`).
     """
 
     method = ""
 
-    def __init__(self, nets_: SDNetworks, *, process_size: int, **kw: Any) -> None:
+    def __init__(self, nets_: SDNetworks, *, process_size: int, tile_diffusion: int = 0, tile_stride: int = 256, **kw: Any) -> None:
         super().__init__(nets_, **kw)
-        self.check_values(process_size=process_size)
+        self.check_values(process_size=process_size, tile_diffusion=tile_diffusion, tile_stride=tile_stride)
         self.process_size = int(process_size)
+        self.tile_diffusion, self.tile_stride = int(tile_diffusion), int(tile_stride)
 
     @classmethod
     def check_values(cls, **settings: Any) -> None:
         if settings.get("process_size", 0) < 0:
             raise UsageError(f"{cls.method} process_size must be >= 0 (0: no resizing), got {settings['process_size']}")
+        tile, stride = settings.get("tile_diffusion", 0), settings.get("tile_stride", 256)
+        if tile < 0 or (tile and not 0 < stride <= tile):
+            raise UsageError(f"{cls.method} tile_diffusion must be 0 (off) or a tile size with 0 < tile_stride <= it, got {tile} and {stride}")
+
+    @property
+    def tiles_internally(self) -> bool:
+        """With ``tile_diffusion`` the pipeline tiles its own latent, so ``--tile auto`` gives it the whole image."""
+        return bool(self.tile_diffusion)
+
+    def _net(self, x: Tensor, t: int, context: Tensor, condition: Callable[[Window], Tensor], whole: Tensor | None) -> Tensor:
+        """One counted ControlNet + UNet evaluation: on ``whole`` (the condition of the whole latent), or with
+        ``tile_diffusion`` window by window with ``condition(window)`` (:func:`tiled_prediction`)."""
+        if not self.tile_diffusion:
+            assert whole is not None
+            return self.nets.eps(x, t, whole, context)
+        self.nets.nfe += 1
+        f = self.latent_factor
+        return tiled_prediction(
+            lambda x_, window: self.nets.forward(x_, t, condition(window), context), x,
+            latent_tile(self.tile_diffusion, f), latent_tile(self.tile_stride, f),
+        )
 
     @property
     def position_keyed(self) -> bool:
@@ -327,6 +353,12 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
     8-bit PIL bicubic x4, upsized until the short side reaches ``process_size``, Lanczos to
     multiples of 64, and the output Lanczos-resized back. ``process_size=0`` runs at x4 size
     instead, padded to multiples of 64, on float tensors throughout.
+
+    ``tile_diffusion`` > 0 runs the tiled script instead (``inference_ccsr_tile.py
+    --tile_diffusion``, ``sample_with_tile_ccsr``): the short side is upsized to at least
+    ``tile_diffusion``, the sides rounded *up* to the next multiple of 64 (one more 64 when
+    already a multiple); every evaluation is made window by window, each window's condition
+    encoded from its own pixels; and there is no unused draw before the re-noise.
     """
 
     method = "CCSR v1"
@@ -342,6 +374,8 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
             CCSRv1Plan.official(int(settings.get("steps", 45)), float(settings.get("t_max", 0.6667)), float(settings.get("t_min", 0.3333)))
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
+        if self.tile_diffusion:
+            return sizes.v1_control_size(height, width, self.scale, self.tile_diffusion, tiled=True)
         return sizes.v1_control_size(height, width, self.scale, self.process_size)
 
     @torch.no_grad()
@@ -355,7 +389,8 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
             image = self.sample_image(control, default_generator(generator), noise, callback)
             return self._crop(image, lr), self.nets.nfe - start
         self._check_lr(lr)
-        control = sizes.v1_control_image(lr.to(self.device), self.scale, self.process_size).to(self.nets.dtype)
+        short = self.tile_diffusion or self.process_size
+        control = sizes.v1_control_image(lr.to(self.device), self.scale, short, tiled=bool(self.tile_diffusion)).to(self.nets.dtype)
         image = self.sample_image(control, default_generator(generator), noise, callback)
         height, width = sizes.v1_upscaled_size(lr.shape[-2], lr.shape[-1], self.scale)
         return sizes.v1_output_image(image, height, width).to(self.device), self.nets.nfe - start
@@ -365,11 +400,20 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
         """The official ``process()`` on a control image (x4 size, multiple of 64): the colour-fixed image, unclamped."""
         shape = self._latent_shape(control)
         x_T = randn_like(control.new_empty(shape), g) if noise is None else noise.to(control)
-        c = self.nets.condition_latent(control)
+        c = None if self.tile_diffusion else self.nets.condition_latent(control)
         context = self.nets.contexts(x_T.shape[0])
+        window_conditions: dict[Window, Tensor] = {}
+
+        def condition(window: Window) -> Tensor:  # the tiled script encodes each window's own pixels
+            if window not in window_conditions:
+                f = self.latent_factor
+                top, bottom, left, right = window
+                window_conditions[window] = self.nets.condition_latent(control[..., top * f : bottom * f, left * f : right * f])
+            return window_conditions[window]
+
         x0 = sample_ccsr_v1(
-            lambda x_, t: self.nets.eps(x_, t, c, context), x_T, self.plan,
-            draw=lambda like: randn_like(like, g), on_step=callback,
+            lambda x_, t: self._net(x_, t, context, condition, c), x_T, self.plan,
+            draw=lambda like: randn_like(like, g), on_step=callback, unused_draw=not self.tile_diffusion,
         )
         return adain_transfer(self.nets.decode(x0).float(), control.float())
 
@@ -381,26 +425,21 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
     an LR with a side below ``process_size / 4`` is bicubic-upsized so that its short side is
     that, then 8-bit PIL bicubic x4 and floored to multiples of 8; the output is rounded to
     8 bits, AdaIN-fixed, truncated to 8 bits and bicubic-resized to x4. ``process_size=0``
-    runs at x4 size instead, padded to multiples of 8, on float tensors throughout.
-
-    ``tile_diffusion`` (official default 0: off; the script's ``--tile_diffusion`` uses 512)
-    makes every network evaluation tile by tile on the latent, ``tile_stride`` (256) apart,
-    blended as the official pipeline does (:mod:`srkit.released.sd.tiled_diffusion`).
+    runs at x4 size instead, padded to multiples of 8, on float tensors throughout. With
+    ``tile_diffusion`` each window's condition is the crop of the condition latent.
     """
 
     pad_for_unet = False
     method = "CCSR v2"
 
     def __init__(
-        self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, process_size: int = 512,
-        tile_diffusion: int = 0, tile_stride: int = 256, **kw: Any,
+        self, nets_: SDNetworks, *, steps: int, t_max: float, t_min: float, guidance: float, process_size: int = 512, **kw: Any,
     ) -> None:
         super().__init__(nets_, process_size=process_size, **kw)
-        self.check_values(steps=steps, t_max=t_max, t_min=t_min, tile_diffusion=tile_diffusion, tile_stride=tile_stride)
+        self.check_values(steps=steps, t_max=t_max, t_min=t_min)
         self.steps, self.t_max, self.t_min, self.guidance = steps, t_max, t_min, guidance
         if guidance != 1.0 and nets_.negative_context is None:
             raise UsageError("CCSR v2 with guidance needs the negative prompt's context in the checkpoint")
-        self.tile_diffusion, self.tile_stride = int(tile_diffusion), int(tile_stride)
 
     @classmethod
     def check_values(cls, **settings: Any) -> None:
@@ -410,29 +449,12 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
         t_max, t_min = settings.get("t_max", 0.6667), settings.get("t_min", 0.5)
         if not 0.0 <= t_min < t_max <= 1.0:
             raise UsageError(f"CCSR v2 needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
-        tile, stride = settings.get("tile_diffusion", 0), settings.get("tile_stride", 256)
-        if tile < 0 or (tile and not 0 < stride <= tile):
-            raise UsageError(f"CCSR v2 tile_diffusion must be 0 (off) or a tile size with 0 < tile_stride <= it, got {tile} and {stride}")
-
-    @property
-    def tiles_internally(self) -> bool:
-        """With ``tile_diffusion`` the pipeline tiles its own latent, so ``--tile auto`` gives it the whole image."""
-        return bool(self.tile_diffusion)
-
-    def _net(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
-        """One counted ControlNet + UNet evaluation, tile by tile on the latent with ``tile_diffusion``
-        (:mod:`srkit.released.sd.tiled_diffusion`)."""
-        if not self.tile_diffusion:
-            return self.nets.eps(x, t, c, context)
-        self.nets.nfe += 1
-        f = self.latent_factor
-        return tiled_prediction(
-            lambda x_, c_: self.nets.forward(x_, t, c_, context), x, c,
-            latent_tile(self.tile_diffusion, f), latent_tile(self.tile_stride, f),
-        )
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
         return sizes.v2_control_size(height, width, self.scale, self.process_size)
+
+    def _cropped(self, x: Tensor, t: int, c: Tensor, context: Tensor) -> Tensor:
+        return self._net(x, t, context, lambda w: c[..., w[0]:w[1], w[2]:w[3]], c)
 
     def _eps(self, x: Tensor, t: int, c: Tensor, cfg: bool) -> Tensor:
         """ControlNet + UNet at ``t``; with ``cfg`` (and guidance on), ``eps_u + w (eps_c - eps_u)``.
@@ -442,13 +464,13 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
         """
         batch = x.shape[0]
         if self.guidance == 1.0:
-            return self._net(x, t, c[:batch], self.nets.contexts(batch))
+            return self._cropped(x, t, c[:batch], self.nets.contexts(batch))
         assert self.nets.negative_context is not None
         negative = self.nets.negative_context.expand(batch, -1, -1)
         if not cfg:
-            return self._net(x, t, c[:batch], negative)
+            return self._cropped(x, t, c[:batch], negative)
         context = torch.cat([negative, self.nets.contexts(batch)])
-        eps_u, eps_c = self._net(torch.cat([x, x]), t, c, context).chunk(2)
+        eps_u, eps_c = self._cropped(torch.cat([x, x]), t, c, context).chunk(2)
         return eps_u + self.guidance * (eps_c - eps_u)
 
     @torch.no_grad()

@@ -180,13 +180,13 @@ class CCSRv1Plan:
 
 @torch.no_grad()
 def sample_ccsr_v1(
-    eps_fn: EpsFn, x_T: Tensor, plan: CCSRv1Plan, *, draw: Draw, on_step: OnStep | None = None
+    eps_fn: EpsFn, x_T: Tensor, plan: CCSRv1Plan, *, draw: Draw, on_step: OnStep | None = None, unused_draw: bool = True
 ) -> Tensor:
     """CCSR v1 (``sample_ccsr``): one evaluation at the last kept step, re-noise, ancestral steps, last x0.
 
     1. ``x0 = sqrt(1/ab) x_T - sqrt(1/ab - 1) eps`` at index ``n-1`` (t = 999);
-    2. one unused standard-normal draw (the official code makes it), then
-       ``x = sqrt(ab_tau) x0 + sqrt(1 - ab_tau) z`` at ``tau_index``;
+    2. one unused standard-normal draw (``sample_ccsr`` makes it; the tiled ``sample_with_tile_ccsr``
+       does not: ``unused_draw=False``), then ``x = sqrt(ab_tau) x0 + sqrt(1 - ab_tau) z`` at ``tau_index``;
     3. DDPM ancestral steps (Ho et al. 2020, eq. (7), fixed-small variance) at indices
        ``tau_index .. last_index``, one draw each (masked at index 0);
     4. the result is the **last x0 estimate**, not the state.
@@ -196,7 +196,8 @@ def sample_ccsr_v1(
     top = len(s.timesteps) - 1
     eps = eps_fn(x_T, int(s.timesteps[top]))
     x0 = float(sqrt_recip[top]) * x_T - float(sqrt_recipm1[top]) * eps
-    draw(x0)  # drawn and discarded by the official code
+    if unused_draw:
+        draw(x0)  # drawn and discarded by the official code
     k = plan.tau_index
     x = float(math.sqrt(s.alphas_cumprod[k])) * x0 + float(math.sqrt(1.0 - s.alphas_cumprod[k])) * draw(x0)
     if _report(on_step, i=0, total=plan.nfe, t=int(s.timesteps[top]), index=top, eps=eps, x0_hat=x0, x=x):

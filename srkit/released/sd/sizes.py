@@ -9,7 +9,9 @@ rounding them to 8 bits first is lossless.
 1. bicubic to ``ceil(size * scale)``;
 2. if the short side is below ``process_size`` (512), bicubic so that it is at least
    that: both sides times ``r = process_size / short``, rounded up;
-3. Lanczos to the sides floored to multiples of 64 (the UNet's requirement);
+3. Lanczos to the sides floored to multiples of 64 (the UNet's requirement; the tiled script
+   ``inference_ccsr_tile.py`` rounds up instead, to ``(side // 64 + 1) * 64``, and step 2 uses
+   its tile size);
 4. after sampling (and the colour fix against C), the output in [0, 1] is quantised by
    truncation (``(x * 255).astype(uint8)``) and resized with Lanczos to the size of step 1.
 
@@ -90,18 +92,23 @@ def _v1_short_side_at_least(height: int, width: int, process_size: int) -> tuple
     return math.ceil(height * r), math.ceil(width * r)
 
 
-def v1_control_size(height: int, width: int, scale: float, process_size: int) -> tuple[int, int]:
-    """Height and width of CCSR v1's control image C for an LR of ``height x width`` (v1 steps 1-3)."""
+def v1_control_size(height: int, width: int, scale: float, process_size: int, *, tiled: bool = False) -> tuple[int, int]:
+    """Height and width of CCSR v1's control image C for an LR of ``height x width`` (v1 steps 1-3).
+
+    ``tiled``: the tiled script's step 3, ``(side // 64 + 1) * 64`` (up, and one more 64 when already a multiple).
+    """
     h, w = _v1_short_side_at_least(*v1_upscaled_size(height, width, scale), process_size)
+    if tiled:
+        return (h // UNET_MULTIPLE + 1) * UNET_MULTIPLE, (w // UNET_MULTIPLE + 1) * UNET_MULTIPLE
     return _floored(h, w, UNET_MULTIPLE, f"an LR of {height}x{width} at process size {process_size}")
 
 
-def v1_control_image(lr: Tensor, scale: float, process_size: int) -> Tensor:
+def v1_control_image(lr: Tensor, scale: float, process_size: int, *, tiled: bool = False) -> Tensor:
     """v1 steps 1-3 on an LR batch ``(B, 3, h, w)`` in [0, 1]: the control images C in [0, 1], same dtype and device."""
     height, width = lr.shape[-2:]
     h1, w1 = v1_upscaled_size(height, width, scale)
     h2, w2 = _v1_short_side_at_least(h1, w1, process_size)
-    hc, wc = v1_control_size(height, width, scale, process_size)
+    hc, wc = v1_control_size(height, width, scale, process_size, tiled=tiled)
     out = []
     for image in lr:
         pil = _resized(_to_pil(image).resize((w1, h1), Image.BICUBIC), h2, w2, Image.BICUBIC)

@@ -1,9 +1,11 @@
-"""CCSR v2's optional tiled diffusion (``test_ccsr_tile.py --tile_diffusion``): every network
-evaluation made tile by tile on the latent, the tiles' noise predictions blended with Gaussian weights.
+"""The CCSR scripts' optional tiled diffusion: every network evaluation made tile by tile on
+the latent, the tiles' noise predictions blended with Gaussian weights.
 
-The official pipeline (``_tile_predict``) keeps one latent for the whole image, so the
-sampler and its random draws are those of the untiled run; only each ControlNet + UNet
-evaluation is split:
+CCSR v2 (``test_ccsr_tile.py --tile_diffusion``, ``_tile_predict``) and CCSR v1
+(``inference_ccsr_tile.py --tile_diffusion``, ``sample_with_tile_ccsr``) keep one latent for
+the whole image, so the sampler's random draws are whole-image draws; only each
+ControlNet + UNet evaluation is split (CCSR v2 crops its condition latent per window, CCSR
+v1 encodes each window's pixels with its condition encoder):
 
 - windows of ``T = tile_size / f`` latent pixels (``f``: the VAE factor, 8) start every
   ``S = tile_stride / f`` along each axis, plus one ending at the border when the stride
@@ -29,7 +31,7 @@ from srkit.errors import UsageError
 WEIGHT_VARIANCE = 0.01
 
 Window = tuple[int, int, int, int]
-Predict = Callable[[Tensor, Tensor], Tensor]  # (latent window, condition window) -> noise prediction
+Predict = Callable[[Tensor, Window], Tensor]  # (latent window, its (top, bottom, left, right)) -> noise prediction
 
 
 def axis_windows(size: int, tile: int, stride: int) -> list[int]:
@@ -57,15 +59,17 @@ def tile_weights(tile: int) -> Tensor:
     return profile(tile / 2)[:, None] * profile((tile - 1) / 2)[None, :]
 
 
-def tiled_prediction(predict: Predict, x: Tensor, condition: Tensor, tile: int, stride: int) -> Tensor:
-    """Blend ``predict`` over the windows of ``x`` (and the matching ``condition`` windows); float32 sums, ``x``'s dtype out."""
+def tiled_prediction(predict: Predict, x: Tensor, tile: int, stride: int) -> Tensor:
+    """Blend ``predict`` over the windows of ``x`` (it gets each window of ``x`` and its coordinates); float32 sums,
+    ``x``'s dtype out."""
     if not 0 < stride <= tile:
         raise UsageError(f"the tile stride must be in (0, tile], got tile {tile}, stride {stride}")
     weight = tile_weights(tile).to(device=x.device, dtype=torch.float32)
     total = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
     count = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
-    for top, bottom, left, right in sliding_windows(x.shape[-2], x.shape[-1], tile, stride):
-        eps = predict(x[..., top:bottom, left:right], condition[..., top:bottom, left:right])
+    for window in sliding_windows(x.shape[-2], x.shape[-1], tile, stride):
+        top, bottom, left, right = window
+        eps = predict(x[..., top:bottom, left:right], window)
         total[..., top:bottom, left:right] += eps.float() * weight
         count[..., top:bottom, left:right] += weight
     return (total / count).to(x.dtype)

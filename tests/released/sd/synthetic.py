@@ -6,20 +6,18 @@ import torch
 from torch import Tensor
 
 from srkit.released.sd.networks import (
+    HINT_LATENT_CONV,
+    SD21_UNET,
+    SD_VAE,
     build_controlnet,
     build_on_meta,
     build_unet,
     build_vae,
+    controlnet_config,
     state_shapes,
 )
 from srkit.released.sd.schedules import sd_alphas_cumprod
 from tests.released.sd.official_keys import LDMConfig, Shapes, controlldm_keys
-
-#: the diffusers configs of SD-2.1-base's UNet and VAE (CCSR v2's folders; DoSSR/CCSR v1 convert to the same)
-SD21_UNET = {"in_channels": 4, "out_channels": 4, "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2,
-             "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
-             "cross_attention_dim": 1024, "attention_head_dim": [5, 10, 20, 20], "use_linear_projection": True, "transformer_layers_per_block": 1}
-SD_VAE = {"in_channels": 3, "out_channels": 3, "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4}
 
 TINY = LDMConfig(
     model_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(0,), context_dim=64,
@@ -67,7 +65,7 @@ def tiny_ccsr_v2(seed: int = 0) -> dict[str, Tensor]:
     unet_cfg = {"in_channels": 4, "out_channels": 4, "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
                 "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "block_out_channels": [32, 64], "layers_per_block": 1,
                 "cross_attention_dim": 64, "attention_head_dim": [1, 1], "use_linear_projection": True, "transformer_layers_per_block": 1}
-    control_cfg = {k: v for k, v in unet_cfg.items() if k not in ("out_channels", "up_block_types")} | {"hint": "latent_conv"}
+    control_cfg = controlnet_config(unet_cfg, HINT_LATENT_CONV)
     vae_cfg = {"in_channels": 3, "out_channels": 3, "block_out_channels": [32, 64], "layers_per_block": 1, "latent_channels": 4}
     shapes: Shapes = {}
     for prefix, module in (("unet.", build_unet(unet_cfg)), ("controlnet.", build_controlnet(control_cfg)), ("vae.", build_vae(vae_cfg))):
@@ -85,7 +83,7 @@ def full_size_ccsr_v2_shapes() -> Shapes:
     from transformers import CLIPTextConfig, CLIPTextModel
 
     shapes = {"unet." + k: s for k, s in state_shapes(build_on_meta(build_unet, SD21_UNET)).items()}
-    control = {k: v for k, v in SD21_UNET.items() if k not in ("out_channels", "up_block_types")} | {"hint": "latent_conv"}
+    control = controlnet_config(SD21_UNET, HINT_LATENT_CONV)
     shapes.update({"controlnet." + k.replace("controlnet_cond_embedding.", "condition_conv_in."): s
                    for k, s in state_shapes(build_on_meta(build_controlnet, control)).items()})
     shapes.update({"vae." + k: s for k, s in state_shapes(build_on_meta(build_vae, SD_VAE)).items()})
