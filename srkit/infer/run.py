@@ -143,7 +143,8 @@ class UpscaleRun:
 
     @property
     def official_chop(self) -> OfficialChop | None:
-        """With ``--tile auto``, a released model's own chop of large images (ResShift's), which it follows."""
+        """With ``--tile auto``, a released model's own chop of large images (ResShift's), which it follows; per image
+        the model may pick a smaller one of its script's chops that fits the free memory (``official_chop_for``)."""
         if self.tile != "auto" or isinstance(self.model, SRModel):
             return None
         return getattr(self.model, "official_chop", None)
@@ -177,6 +178,9 @@ class UpscaleRun:
         scale = self.model.scale
         batch = self.batch if batch is None else batch
         if (chop := self.official_chop) is not None:
+            choose = getattr(self.model, "official_chop_for", None)  # the script's own smaller chops when memory is short
+            if choose is not None:
+                chop = choose(rgb.shape[0], rgb.shape[1], free_memory_bytes(self.model.device))
             tiling = Tiling(None, self.overlap, batch, chop=chop)
         else:
             tiling = Tiling(self.tile_size(rgb.shape[0] * scale, rgb.shape[1] * scale), self.overlap, batch)

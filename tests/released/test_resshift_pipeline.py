@@ -35,7 +35,7 @@ def test_resshift_declares_the_scripts_chop(resshift_pipelines) -> None:
 def test_auto_tiling_chops_as_the_script_does(resshift_pipelines, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--tile auto``: the script's tiles (here a smaller chop), sampled in order from one generator, averaged uniformly."""
     pipe = resshift_pipelines["v3"]
-    monkeypatch.setattr(type(pipe), "official_chop", property(lambda self: OfficialChop(16, 12)))
+    monkeypatch.setattr(type(pipe), "official_chops", property(lambda self: (OfficialChop(16, 12),)))
     rgb = np.random.default_rng(1).random((20, 14, 3)).astype(np.float32)  # rows 0 and 4; one column
     result = UpscaleRun.build(pipe, tile="auto").super_resolve(rgb, seed=3)
     assert result.tiles == 2
@@ -48,3 +48,14 @@ def test_auto_tiling_chops_as_the_script_does(resshift_pipelines, monkeypatch: p
     want[:, 16:] += second[0]
     want[:, 16:64] /= 2
     np.testing.assert_allclose(result.rgb, want.permute(1, 2, 0).numpy(), rtol=0, atol=1e-6)
+
+
+def test_auto_picks_the_largest_script_chop_that_fits_the_free_memory(resshift_pipelines) -> None:
+    from srkit.released.resshift.pipeline import BYTES_PER_LR_PIXEL
+
+    pipe = resshift_pipelines["v3"]
+    assert [(c.size, c.stride) for c in pipe.official_chops] == [(512, 448), (256, 224), (64, 48)]  # --chop_size 512|256|64
+    assert pipe.official_chop_for(600, 900, 512 * 512 * BYTES_PER_LR_PIXEL) == OfficialChop(512, 448)
+    assert pipe.official_chop_for(600, 900, 512 * 512 * BYTES_PER_LR_PIXEL - 1) == OfficialChop(256, 224)
+    assert pipe.official_chop_for(300, 200, 300 * 200 * BYTES_PER_LR_PIXEL) == OfficialChop(512, 448)  # runs whole
+    assert pipe.official_chop_for(600, 900, 1) == OfficialChop(64, 48)  # nothing fits: the smallest

@@ -27,8 +27,12 @@ from srkit.released.resshift.sampling import OfficialSchedule, sample_official
 from srkit.released.resshift.unet import SwinUNet, SwinUNetConfig
 from srkit.released.resshift.vq import VQConfig, build_vq, vq_decode, vq_encode
 
-#: the official script's default chop: LR tiles of 512 pixels sharing 64 (``--chop_size 512``, ``--chop_stride -1``)
-CHOP_SIZE, CHOP_OVERLAP = 512, 64
+#: the official script's chops (``--chop_size 512|256|64`` with ``--chop_stride -1``): LR tile side and the pixels
+#: neighbours share; 512 is its default
+CHOPS = ((512, 64), (256, 32), (64, 16))
+#: peak memory per LR pixel of a whole fp32 run on CPU, process included: 8.17 GB measured at 256x256 LR
+#: (``/usr/bin/time -v python benchmarks/released_cpu.py --families resshift-v3 --size 256``), rounded up
+BYTES_PER_LR_PIXEL = 125_000
 
 
 def reflect_pad(x: Tensor, multiple: int) -> Tensor:
@@ -82,9 +86,23 @@ class ResShiftPipeline(nn.Module):
 
     @property
     def official_chop(self) -> OfficialChop:
-        """``inference_resshift.py``'s defaults: ``--chop_size 512``, stride ``512 - 64``, both times ``4 // scale``."""
+        """``inference_resshift.py``'s default: ``--chop_size 512``, stride ``512 - 64``, both times ``4 // scale``."""
+        return self.official_chops[0]
+
+    @property
+    def official_chops(self) -> tuple[OfficialChop, ...]:
+        """The script's chop sizes, largest (its default) first: ``--chop_size 512|256|64``, stride the size minus 64|32|16."""
         factor = max(1, 4 // self.scale)
-        return OfficialChop(CHOP_SIZE * factor, (CHOP_SIZE - CHOP_OVERLAP) * factor)
+        return tuple(OfficialChop(size * factor, (size - overlap) * factor) for size, overlap in CHOPS)
+
+    def official_chop_for(self, height: int, width: int, free_bytes: int) -> OfficialChop:
+        """The largest of the script's chops whose tile (or the whole ``height x width`` LR, if smaller) fits in
+        ``free_bytes`` by :data:`BYTES_PER_LR_PIXEL` (halved under half-precision autocast on CUDA); the smallest if none."""
+        per_pixel = BYTES_PER_LR_PIXEL * (0.5 if self.device.type == "cuda" and self.precision in ("fp16", "bf16") else 1.0)
+        for chop in self.official_chops:
+            if min(height, chop.size) * min(width, chop.size) * per_pixel <= free_bytes:
+                return chop
+        return self.official_chops[-1]
 
     @property
     def lr_multiple(self) -> int:
