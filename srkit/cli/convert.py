@@ -69,6 +69,7 @@ def command(
     from srkit.errors import UsageError
 
     out = Output(json_mode=json_out, quiet=quiet)
+    parsed = parse_settings(settings)
     if output.exists() and not overwrite:
         raise UsageError(f"{output} exists; pass --overwrite to replace it")
     with out.progress() as bar:
@@ -78,7 +79,7 @@ def command(
             bar.update(task, completed=done, total=total, info=f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
         report = convert_checkpoint(
-            family, sources, output, storage=storage, settings=parse_settings(settings), progress=out.info, write_progress=written
+            family, sources, output, storage=storage, settings=parsed, progress=out.info, write_progress=written
         )
     payload = {
         "output": str(report.output),
@@ -88,7 +89,7 @@ def command(
         "ignored": len(report.ignored),
         "bytes": report.bytes,
         "seconds": round(report.seconds, 2),
-        "settings": parse_settings(settings),
+        "settings": parsed,
     }
 
     def render(console) -> None:

@@ -189,13 +189,10 @@ def super_resolve_image(
     for first in range(0, len(tiles), per_call):
         group = tiles[first : first + per_call]
         lr_tiles = torch.cat([lr[..., t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
-        noise = None
-        if len(tiles) == 1 or not keyed:
-            generator: Noise = shared
-        else:
+        noise = _start_noise(model, field, group, bc) if keyed else None
+        generator: Noise = shared
+        if keyed and len(tiles) > 1:
             generator = TiledStepNoise(derive_seed(seed, "steps"), channels, state_h, state_w, _state_boxes(model, group))
-        if keyed:
-            noise = _start_noise(model, field, group, bc)
         callback = None if on_steps is None else (lambda info: on_steps(info["i"] + 1, info["total"]))
         sr, nfe = model.super_resolve(lr_tiles, **sampling, noise=noise, generator=generator, callback=callback)
         calls += nfe

@@ -22,7 +22,7 @@ def position_keyed(model: AnyModel) -> bool:
     """Whether ``model``'s state grid is its LR grid times ``scale / latent_factor``, so that the start
     and step noise of a tiled run can be cut from one position-keyed field per image (srkit models,
     ResShift, DoSSR). A released model that resizes its input as its script does (the CCSR scripts'
-    sizes) says ``position_keyed = False``: each tile then runs alone and draws from its own generator."""
+    sizes) says ``position_keyed = False``: its tiles then run one by one, all drawing from one generator per image."""
     return bool(getattr(model, "position_keyed", True))
 
 

@@ -39,9 +39,10 @@ from srkit.model.color_fix import adain_transfer, wavelet_reconstruction
 from srkit.nets.rrdbnet import RRDBNet
 from srkit.released.base import StepCallback
 from srkit.released.sd.samplers import (
-    DOSSR_ORDERS,
     CCSRv1Plan,
     DoSSRSchedule,
+    check_dossr_order,
+    check_truncation,
     sample_ccsr_v1,
     sample_ccsr_v2,
     sample_dossr_official,
@@ -249,8 +250,8 @@ class DoSSRPipeline(_Pipeline):
     def check_values(cls, **settings: Any) -> None:
         if "steps" in settings:
             DoSSRSchedule.official(int(settings["steps"]))
-        if settings.get("order", 1) not in DOSSR_ORDERS:
-            raise UsageError(f"DoSSR's official sampler has orders 1, 2 and 3, got {settings['order']}")
+        if "order" in settings:
+            check_dossr_order(settings["order"])
 
     @torch.no_grad()
     def preprocess(self, lr: Tensor) -> Tensor:
@@ -370,8 +371,8 @@ class CCSRv1Pipeline(_ScriptSizedPipeline):
     @classmethod
     def check_values(cls, **settings: Any) -> None:
         super().check_values(**settings)
-        if {"steps", "t_max", "t_min"} & set(settings):
-            CCSRv1Plan.official(int(settings.get("steps", 45)), float(settings.get("t_max", 0.6667)), float(settings.get("t_min", 0.3333)))
+        if {"steps", "t_max", "t_min"} <= set(settings):  # the plan checks them (the constructor builds it)
+            CCSRv1Plan.official(int(settings["steps"]), float(settings["t_max"]), float(settings["t_min"]))
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
         if self.tile_diffusion:
@@ -446,9 +447,8 @@ class CCSRv2Pipeline(_ScriptSizedPipeline):
         super().check_values(**settings)
         if settings.get("steps", 1) < 1:
             raise UsageError(f"CCSR v2 needs at least 1 step, got {settings['steps']}")
-        t_max, t_min = settings.get("t_max", 0.6667), settings.get("t_min", 0.5)
-        if not 0.0 <= t_min < t_max <= 1.0:
-            raise UsageError(f"CCSR v2 needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
+        if {"t_max", "t_min"} <= set(settings):
+            check_truncation(settings["t_max"], settings["t_min"])
 
     def control_size(self, height: int, width: int) -> tuple[int, int]:
         return sizes.v2_control_size(height, width, self.scale, self.process_size)

@@ -34,6 +34,18 @@ OnStep = Callable[[dict[str, Any]], Any]
 DOSSR_ORDERS = (1, 2, 3)
 
 
+def check_dossr_order(order: int) -> None:
+    """One-line UsageError unless ``order`` is one of the official DoS-SDE orders."""
+    if order not in DOSSR_ORDERS:
+        raise UsageError(f"DoSSR's official sampler has orders 1, 2 and 3, got {order}")
+
+
+def check_truncation(t_max: float, t_min: float) -> None:
+    """One-line UsageError unless ``0 <= t_min < t_max <= 1`` (CCSR's truncated chain, as fractions of T)."""
+    if not 0.0 <= t_min < t_max <= 1.0:
+        raise UsageError(f"CCSR needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
+
+
 def _report(on_step: OnStep | None, **record: Any) -> bool:
     return bool(on_step(record)) if on_step is not None else False
 
@@ -105,8 +117,7 @@ def sample_dossr_official(
     the first steps fall back to lower orders. One ``z`` is drawn every step, the last one
     (to ``t = 0``, which is not the clean data) included. Returns the final state.
     """
-    if order not in DOSSR_ORDERS:
-        raise UsageError(f"DoSSR's official sampler has orders 1, 2 and 3, got {order}")
+    check_dossr_order(order)
     n = len(schedule.timesteps) - 1
     eps0 = draw(y) if start_noise is None else start_noise.to(y)
     x = float(schedule.sqrt_alphas_cumprod[n]) * y + float(schedule.sigmas[n]) * eps0
@@ -168,8 +179,7 @@ class CCSRv1Plan:
 
     @classmethod
     def official(cls, steps: int = 45, t_max: float = 0.6667, t_min: float = 0.3333) -> CCSRv1Plan:
-        if not 0.0 <= t_min < t_max <= 1.0:
-            raise UsageError(f"CCSR needs 0 <= t_min < t_max <= 1, got t_min={t_min}, t_max={t_max}")
+        check_truncation(t_max, t_min)
         schedule = SpacedSchedule.at(sd_alphas_cumprod(), respaced(1000, steps))
         return cls(schedule, round((steps - 1) * t_max), round((steps - 1) * t_min))
 
